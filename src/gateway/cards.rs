@@ -1,0 +1,195 @@
+//! Per-agent Agent Cards, rewritten to point at this gateway.
+
+use std::hash::{Hash, Hasher};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use super::AppState;
+use super::error::{ErrorKind, GatewayError};
+use super::respond::{http_error, json_body};
+use crate::a2a::card::{ServedInterface, served_card};
+use crate::config::HttpConfig;
+use crate::mqtt::AgentAddr;
+use crate::registry::AgentEntry;
+
+/// How long clients may cache a card, in seconds.
+const CARD_MAX_AGE: u32 = 30;
+
+/// The base URL clients use to reach this gateway, without a trailing slash:
+/// `http.public_url` when set; else the (trusted) `X-Forwarded-Proto`,
+/// `X-Forwarded-Host` and `X-Forwarded-Prefix`; else the request's `Host`.
+pub fn public_base(config: &HttpConfig, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let trusted = config.trust_forwarded_headers;
+    let proto = trusted
+        .then(|| first("x-forwarded-proto"))
+        .flatten()
+        .filter(|p| matches!(p.to_ascii_lowercase().as_str(), "http" | "https"))
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| "http".into());
+    let host = trusted
+        .then(|| first("x-forwarded-host"))
+        .flatten()
+        .filter(|h| is_valid_host(h))
+        .or_else(|| first("host").filter(|h| is_valid_host(h)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| config.listen.clone());
+    let prefix = trusted
+        .then(|| first("x-forwarded-prefix"))
+        .flatten()
+        .filter(|p| is_valid_prefix(p))
+        .map(|p| p.trim_end_matches('/'))
+        .unwrap_or("");
+    format!("{proto}://{host}{prefix}")
+}
+
+/// A host[:port] that is safe to put into a URL (no userinfo, path or spaces).
+fn is_valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
+}
+
+fn is_valid_prefix(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 255
+        && p
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~'))
+}
+
+/// The JSON-RPC endpoint of an agent behind this gateway.
+pub fn agent_url(base: &str, addr: &AgentAddr) -> String {
+    format!("{base}/agents/{addr}")
+}
+
+/// The card an HTTP client gets for `entry`.
+pub fn card_for(entry: &AgentEntry, base: &str) -> serde_json::Value {
+    let url = agent_url(base, &entry.addr);
+    served_card(
+        &entry.card,
+        &[ServedInterface {
+            url,
+            protocol_binding: "JSONRPC",
+            protocol_version: "1.0",
+        }],
+    )
+}
+
+/// `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json`.
+pub async fn agent_card(
+    State(state): State<AppState>,
+    Path((org, unit, agent)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let addr = match AgentAddr::new(&org, &unit, &agent) {
+        Ok(a) => a,
+        Err(e) => {
+            return http_error(&GatewayError::new(
+                ErrorKind::InvalidParams,
+                format!("invalid agent address: {e}"),
+            ));
+        }
+    };
+    let Some(entry) = state.index().get(&addr) else {
+        return http_error(
+            &GatewayError::new(ErrorKind::AgentNotFound, format!("no agent {addr} is registered"))
+                .with("agent", addr.to_string()),
+        );
+    };
+    let base = public_base(&state.config().http, &headers);
+    let body = card_for(&entry, &base).to_string();
+    let etag = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        body.hash(&mut h);
+        format!("\"{:016x}\"", h.finish())
+    };
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if not_modified {
+        let mut r = Response::new(axum::body::Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        json_body(StatusCode::OK, body)
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("max-age={CARD_MAX_AGE}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Host, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix, A2A-Version"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn public_url_wins() {
+        let c = HttpConfig {
+            public_url: Some("https://a2a.example.com/gw/".into()),
+            ..HttpConfig::default()
+        };
+        assert_eq!(
+            public_base(&c, &headers(&[("host", "internal:8080")])),
+            "https://a2a.example.com/gw"
+        );
+    }
+
+    #[test]
+    fn forwarded_headers_when_trusted() {
+        let c = HttpConfig::default();
+        let h = headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-proto", "https, http"),
+            ("x-forwarded-host", "agents.example.com"),
+            ("x-forwarded-prefix", "/a2a/"),
+        ]);
+        assert_eq!(public_base(&c, &h), "https://agents.example.com/a2a");
+        let untrusting = HttpConfig {
+            trust_forwarded_headers: false,
+            ..HttpConfig::default()
+        };
+        assert_eq!(public_base(&untrusting, &h), "http://10.0.0.5:8080");
+    }
+
+    #[test]
+    fn hostile_hosts_are_not_put_into_urls() {
+        let c = HttpConfig::default();
+        let h = headers(&[("host", "evil.com/x?"), ("x-forwarded-host", "a@b")]);
+        assert_eq!(public_base(&c, &h), "http://127.0.0.1:8080");
+        let h = headers(&[("host", "ok:1"), ("x-forwarded-proto", "javascript")]);
+        assert_eq!(public_base(&c, &h), "http://ok:1");
+    }
+}

@@ -1,0 +1,391 @@
+//! Failures at the HTTP edge and the one table that maps each to its JSON-RPC
+//! code, its HTTP status and its `google.rpc.ErrorInfo` reason.
+//!
+//! Core A2A errors keep their codes. The gateway's own failures, and the MQTT
+//! profile's transport errors relayed from agents (whose codes -32003..-32005
+//! collide with core A2A codes), use codes in -31001..-31099, outside the
+//! JSON-RPC reserved range, so no client mistakes them for core A2A errors.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::a2a::error::{JsonRpcError, ProfileError, codes};
+use crate::mqtt::{PublishError, RequestError};
+
+/// The `domain` of every ErrorInfo the gateway emits.
+pub const ERROR_DOMAIN: &str = "a2a-mqtt-gateway";
+
+/// Every kind of failure, each with one row in [`ErrorKind::spec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    ParseError,
+    InvalidRequest,
+    MethodNotFound,
+    InvalidParams,
+    BodyTooLarge,
+    Internal,
+    TaskNotFound,
+    TaskNotCancelable,
+    PushNotificationNotSupported,
+    UnsupportedOperation,
+    ContentTypeNotSupported,
+    InvalidAgentResponse,
+    ExtendedCardNotConfigured,
+    ExtensionSupportRequired,
+    VersionNotSupported,
+    AgentNotFound,
+    AgentOffline,
+    AgentTimeout,
+    StreamIdle,
+    BrokerUnavailable,
+    GatewayOverloaded,
+    ClientTooSlow,
+    RequestTooLarge,
+    AgentRequestExpired,
+    AgentUnavailable,
+    AgentTransportError,
+    ShuttingDown,
+}
+
+/// One row of the error table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorSpec {
+    pub code: i64,
+    pub status: StatusCode,
+    pub reason: &'static str,
+    /// What it means, for the README.
+    pub meaning: &'static str,
+}
+
+impl ErrorKind {
+    /// All kinds, in table order.
+    pub const ALL: [ErrorKind; 27] = [
+        ErrorKind::ParseError,
+        ErrorKind::InvalidRequest,
+        ErrorKind::MethodNotFound,
+        ErrorKind::InvalidParams,
+        ErrorKind::BodyTooLarge,
+        ErrorKind::Internal,
+        ErrorKind::TaskNotFound,
+        ErrorKind::TaskNotCancelable,
+        ErrorKind::PushNotificationNotSupported,
+        ErrorKind::UnsupportedOperation,
+        ErrorKind::ContentTypeNotSupported,
+        ErrorKind::InvalidAgentResponse,
+        ErrorKind::ExtendedCardNotConfigured,
+        ErrorKind::ExtensionSupportRequired,
+        ErrorKind::VersionNotSupported,
+        ErrorKind::AgentNotFound,
+        ErrorKind::AgentOffline,
+        ErrorKind::AgentTimeout,
+        ErrorKind::StreamIdle,
+        ErrorKind::BrokerUnavailable,
+        ErrorKind::GatewayOverloaded,
+        ErrorKind::ClientTooSlow,
+        ErrorKind::RequestTooLarge,
+        ErrorKind::AgentRequestExpired,
+        ErrorKind::AgentUnavailable,
+        ErrorKind::AgentTransportError,
+        ErrorKind::ShuttingDown,
+    ];
+
+    /// The single source of truth: code, HTTP status, reason, meaning.
+    pub const fn spec(self) -> ErrorSpec {
+        use ErrorKind::*;
+        const fn row(code: i64, status: StatusCode, reason: &'static str, meaning: &'static str) -> ErrorSpec {
+            ErrorSpec { code, status, reason, meaning }
+        }
+        match self {
+            ParseError => row(codes::PARSE_ERROR, StatusCode::BAD_REQUEST, "PARSE_ERROR", "the body is not valid JSON"),
+            InvalidRequest => row(codes::INVALID_REQUEST, StatusCode::BAD_REQUEST, "INVALID_REQUEST", "not a JSON-RPC 2.0 request object (batches included)"),
+            MethodNotFound => row(codes::METHOD_NOT_FOUND, StatusCode::NOT_FOUND, "METHOD_NOT_FOUND", "unknown method"),
+            InvalidParams => row(codes::INVALID_PARAMS, StatusCode::BAD_REQUEST, "INVALID_PARAMS", "params missing or malformed; invalid ids in the URL"),
+            BodyTooLarge => row(codes::INVALID_REQUEST, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "request body over http.max_body_bytes"),
+            Internal => row(codes::INTERNAL_ERROR, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "a bug in the gateway"),
+            TaskNotFound => row(codes::TASK_NOT_FOUND, StatusCode::NOT_FOUND, "TASK_NOT_FOUND", "the agent does not know the task"),
+            TaskNotCancelable => row(codes::TASK_NOT_CANCELABLE, StatusCode::BAD_REQUEST, "TASK_NOT_CANCELABLE", "the task is already final"),
+            PushNotificationNotSupported => row(codes::PUSH_NOTIFICATION_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "PUSH_NOTIFICATION_NOT_SUPPORTED", "push notifications are not relayed by the gateway"),
+            UnsupportedOperation => row(codes::UNSUPPORTED_OPERATION, StatusCode::BAD_REQUEST, "UNSUPPORTED_OPERATION", "the agent does not support the operation"),
+            ContentTypeNotSupported => row(codes::CONTENT_TYPE_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "CONTENT_TYPE_NOT_SUPPORTED", "the agent does not take that media type"),
+            InvalidAgentResponse => row(codes::INVALID_AGENT_RESPONSE, StatusCode::BAD_GATEWAY, "INVALID_AGENT_RESPONSE", "the agent replied with something that is not valid A2A"),
+            ExtendedCardNotConfigured => row(codes::EXTENDED_CARD_NOT_CONFIGURED, StatusCode::BAD_REQUEST, "EXTENDED_AGENT_CARD_NOT_CONFIGURED", "the agent has no extended card"),
+            ExtensionSupportRequired => row(codes::EXTENSION_SUPPORT_REQUIRED, StatusCode::BAD_REQUEST, "EXTENSION_SUPPORT_REQUIRED", "the agent requires an extension the client did not declare"),
+            VersionNotSupported => row(codes::VERSION_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "VERSION_NOT_SUPPORTED", "the A2A-Version is not served"),
+            AgentNotFound => row(-31001, StatusCode::NOT_FOUND, "AGENT_NOT_FOUND", "no valid card is registered for this agent"),
+            AgentOffline => row(-31002, StatusCode::SERVICE_UNAVAILABLE, "AGENT_OFFLINE", "the agent's card says a2a-status=offline; failed at once"),
+            AgentTimeout => row(-31003, StatusCode::GATEWAY_TIMEOUT, "AGENT_TIMEOUT", "no reply within requests.reply_first_timeout_ms, after every attempt"),
+            StreamIdle => row(-31004, StatusCode::GATEWAY_TIMEOUT, "STREAM_IDLE_TIMEOUT", "a reply stream sent nothing for requests.stream_idle_timeout_ms"),
+            BrokerUnavailable => row(-31005, StatusCode::SERVICE_UNAVAILABLE, "BROKER_UNAVAILABLE", "the gateway is not connected to the MQTT broker (or lost it mid-stream)"),
+            GatewayOverloaded => row(-31006, StatusCode::SERVICE_UNAVAILABLE, "GATEWAY_OVERLOADED", "outgoing queue full or too many requests in flight; retry later"),
+            ClientTooSlow => row(-31007, StatusCode::SERVICE_UNAVAILABLE, "CLIENT_TOO_SLOW", "the client read a stream slower than the agent wrote it; the stream was cut"),
+            RequestTooLarge => row(-31008, StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_TOO_LARGE_FOR_BROKER", "the request exceeds the MQTT packet size limit"),
+            AgentRequestExpired => row(-31010, StatusCode::GATEWAY_TIMEOUT, "AGENT_REQUEST_EXPIRED", "the agent reports the request expired before processing (profile -32003)"),
+            AgentUnavailable => row(-31011, StatusCode::SERVICE_UNAVAILABLE, "AGENT_UNAVAILABLE", "the agent reports it is overloaded or unavailable (profile -32004), after every attempt"),
+            AgentTransportError => row(-31012, StatusCode::BAD_GATEWAY, "AGENT_TRANSPORT_PROTOCOL_ERROR", "the agent refused the MQTT binding metadata (profile -32005)"),
+            ShuttingDown => row(-31020, StatusCode::SERVICE_UNAVAILABLE, "GATEWAY_SHUTTING_DOWN", "the gateway is stopping"),
+        }
+    }
+
+    /// The kind of a core A2A code an agent returned.
+    fn from_core_code(code: i64) -> Option<ErrorKind> {
+        Some(match code {
+            codes::PARSE_ERROR => ErrorKind::ParseError,
+            codes::INVALID_REQUEST => ErrorKind::InvalidRequest,
+            codes::METHOD_NOT_FOUND => ErrorKind::MethodNotFound,
+            codes::INVALID_PARAMS => ErrorKind::InvalidParams,
+            codes::INTERNAL_ERROR => ErrorKind::Internal,
+            codes::TASK_NOT_FOUND => ErrorKind::TaskNotFound,
+            codes::TASK_NOT_CANCELABLE => ErrorKind::TaskNotCancelable,
+            codes::PUSH_NOTIFICATION_NOT_SUPPORTED => ErrorKind::PushNotificationNotSupported,
+            codes::UNSUPPORTED_OPERATION => ErrorKind::UnsupportedOperation,
+            codes::CONTENT_TYPE_NOT_SUPPORTED => ErrorKind::ContentTypeNotSupported,
+            codes::INVALID_AGENT_RESPONSE => ErrorKind::InvalidAgentResponse,
+            codes::EXTENDED_CARD_NOT_CONFIGURED => ErrorKind::ExtendedCardNotConfigured,
+            codes::EXTENSION_SUPPORT_REQUIRED => ErrorKind::ExtensionSupportRequired,
+            codes::VERSION_NOT_SUPPORTED => ErrorKind::VersionNotSupported,
+            _ => return None,
+        })
+    }
+}
+
+/// A failure to report to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Extra `ErrorInfo.metadata` entries (strings only, per google.rpc).
+    pub metadata: Vec<(&'static str, String)>,
+    /// An agent's own error object, relayed with its code and data as sent.
+    relayed: Option<JsonRpcError>,
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+impl GatewayError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> GatewayError {
+        GatewayError {
+            kind,
+            message: message.into(),
+            metadata: Vec::new(),
+            relayed: None,
+        }
+    }
+
+    /// Adds an `ErrorInfo.metadata` entry.
+    pub fn with(mut self, key: &'static str, value: impl Into<String>) -> GatewayError {
+        self.metadata.push((key, value.into()));
+        self
+    }
+
+    /// An error object an agent returned. Core A2A errors pass through unchanged;
+    /// the profile's transport errors get the gateway's own codes so clients do
+    /// not read them as the core errors sharing their numbers.
+    pub fn from_agent(agent: &str, error: JsonRpcError) -> GatewayError {
+        if let Some(profile) = error.profile_error() {
+            let (kind, what) = match profile {
+                ProfileError::RequestExpired => {
+                    (ErrorKind::AgentRequestExpired, "the request expired before the agent processed it")
+                }
+                ProfileError::ResponderUnavailable => {
+                    (ErrorKind::AgentUnavailable, "the agent is temporarily unavailable or overloaded")
+                }
+                ProfileError::TransportProtocolError => {
+                    (ErrorKind::AgentTransportError, "the agent refused the MQTT request metadata")
+                }
+            };
+            let detail = if error.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", error.message)
+            };
+            return GatewayError::new(kind, format!("agent {agent}: {what}{detail}"))
+                .with("agent", agent)
+                .with("agentCode", error.code.to_string())
+                .with("a2aError", profile.marker());
+        }
+        let kind = ErrorKind::from_core_code(error.code).unwrap_or(ErrorKind::Internal);
+        GatewayError {
+            kind,
+            message: error.message.clone(),
+            metadata: vec![("agent", agent.to_owned())],
+            relayed: Some(error),
+        }
+    }
+
+    /// A requester failure, phrased for the client.
+    pub fn from_request(agent: &str, error: RequestError) -> GatewayError {
+        let e = match &error {
+            RequestError::NoReply { attempts, timeout } => GatewayError::new(
+                ErrorKind::AgentTimeout,
+                format!(
+                    "agent {agent} did not reply within {} ms ({attempts} attempt(s))",
+                    timeout.as_millis()
+                ),
+            )
+            .with("attempts", attempts.to_string()),
+            RequestError::BrokerUnavailable { attempts } => GatewayError::new(
+                ErrorKind::BrokerUnavailable,
+                format!("the gateway is not connected to the MQTT broker (tried {attempts} time(s)); retry shortly"),
+            ),
+            RequestError::ConnectionLost => GatewayError::new(
+                ErrorKind::BrokerUnavailable,
+                format!("the MQTT broker connection dropped while agent {agent} was replying; the task may still be running: use GetTask or SubscribeToTask"),
+            ),
+            RequestError::StreamIdle { idle } => GatewayError::new(
+                ErrorKind::StreamIdle,
+                format!(
+                    "agent {agent} sent nothing for {} ms; the task may still be running: use GetTask or SubscribeToTask",
+                    idle.as_millis()
+                ),
+            ),
+            RequestError::Overflow => GatewayError::new(
+                ErrorKind::ClientTooSlow,
+                "the stream was cut because the client read it slower than the agent wrote it; resume with SubscribeToTask",
+            ),
+            RequestError::TooManyInFlight { in_flight, limit } => GatewayError::new(
+                ErrorKind::GatewayOverloaded,
+                format!("the gateway is overloaded ({in_flight} requests in flight, limit {limit}); retry later"),
+            ),
+            RequestError::Publish(PublishError::QueueFull { capacity }) => GatewayError::new(
+                ErrorKind::GatewayOverloaded,
+                format!("the gateway is overloaded (MQTT outgoing queue of {capacity} full); retry later"),
+            ),
+            RequestError::Publish(PublishError::TooLarge { size, limit }) => GatewayError::new(
+                ErrorKind::RequestTooLarge,
+                format!("the request (~{size} bytes) exceeds the MQTT packet size limit of {limit} bytes"),
+            ),
+            RequestError::Publish(PublishError::Disconnected) => GatewayError::new(
+                ErrorKind::BrokerUnavailable,
+                "the gateway is not connected to the MQTT broker; retry shortly",
+            ),
+            RequestError::Publish(PublishError::Stopped) => {
+                GatewayError::new(ErrorKind::ShuttingDown, "the gateway is shutting down")
+            }
+            RequestError::Publish(other) => {
+                GatewayError::new(ErrorKind::Internal, format!("could not publish the request: {other}"))
+            }
+        };
+        e.with("agent", agent)
+    }
+
+    /// The JSON-RPC code.
+    pub fn code(&self) -> i64 {
+        self.relayed.as_ref().map_or(self.kind.spec().code, |e| e.code)
+    }
+
+    /// The HTTP status (for bindings that use it).
+    pub fn status(&self) -> StatusCode {
+        self.kind.spec().status
+    }
+
+    /// The `ErrorInfo` detail.
+    pub fn error_info(&self) -> Value {
+        let metadata: serde_json::Map<String, Value> = self
+            .metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+            .collect();
+        json!({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": self.kind.spec().reason,
+            "domain": ERROR_DOMAIN,
+            "metadata": metadata,
+        })
+    }
+
+    /// The JSON-RPC error object. A relayed agent error keeps its code, message
+    /// and data exactly.
+    pub fn to_jsonrpc(&self) -> JsonRpcError {
+        if let Some(relayed) = &self.relayed {
+            return relayed.clone();
+        }
+        JsonRpcError {
+            code: self.kind.spec().code,
+            message: self.message.clone(),
+            data: Some(Value::Array(vec![self.error_info()])),
+        }
+    }
+}
+
+impl From<crate::a2a::jsonrpc::EnvelopeError> for GatewayError {
+    fn from(e: crate::a2a::jsonrpc::EnvelopeError) -> GatewayError {
+        let kind = ErrorKind::from_core_code(e.error.code).unwrap_or(ErrorKind::InvalidRequest);
+        GatewayError::new(kind, e.error.message)
+    }
+}
+
+/// The error table as Markdown rows (used by the README and checked by a test).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| reason | JSON-RPC code | HTTP status | meaning |\n|---|---|---|---|\n");
+    for kind in ErrorKind::ALL {
+        let s = kind.spec();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            s.reason,
+            s.code,
+            s.status.as_u16(),
+            s.meaning
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn reasons_and_gateway_codes_are_unique() {
+        let reasons: HashSet<_> = ErrorKind::ALL.iter().map(|k| k.spec().reason).collect();
+        assert_eq!(reasons.len(), ErrorKind::ALL.len());
+        let own: Vec<i64> = ErrorKind::ALL
+            .iter()
+            .map(|k| k.spec().code)
+            .filter(|c| *c <= -31000 && *c > -32000)
+            .collect();
+        let unique: HashSet<_> = own.iter().collect();
+        assert_eq!(unique.len(), own.len(), "{own:?}");
+    }
+
+    #[test]
+    fn profile_errors_from_agents_do_not_masquerade_as_core_errors() {
+        let e = GatewayError::from_agent(
+            "o/u/a",
+            JsonRpcError::profile(ProfileError::ResponderUnavailable, "busy"),
+        );
+        let j = e.to_jsonrpc();
+        assert_eq!(j.code, -31011);
+        assert_ne!(j.code, codes::UNSUPPORTED_OPERATION);
+        assert_eq!(j.data.unwrap()[0]["reason"], "AGENT_UNAVAILABLE");
+    }
+
+    #[test]
+    fn core_errors_from_agents_pass_through() {
+        let original = JsonRpcError {
+            code: codes::TASK_NOT_FOUND,
+            message: "Task not found".into(),
+            data: Some(json!([{"@type": "x", "reason": "TASK_NOT_FOUND"}])),
+        };
+        let e = GatewayError::from_agent("o/u/a", original.clone());
+        assert_eq!(e.to_jsonrpc(), original);
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn gateway_errors_carry_error_info() {
+        let e = GatewayError::new(ErrorKind::AgentOffline, "agent o/u/a is offline").with("agent", "o/u/a");
+        let j = e.to_jsonrpc();
+        assert_eq!(j.code, -31002);
+        let info = &j.data.unwrap()[0];
+        assert_eq!(info["@type"], "type.googleapis.com/google.rpc.ErrorInfo");
+        assert_eq!(info["reason"], "AGENT_OFFLINE");
+        assert_eq!(info["metadata"]["agent"], "o/u/a");
+    }
+}

@@ -1,0 +1,249 @@
+//! The HTTP side: routes, shared state, and the lifecycle of a gateway instance.
+//!
+//! | route | handler |
+//! |---|---|
+//! | `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json` | [`cards`] |
+//! | `POST /agents/{org}/{unit}/{agent}` (and with `/`) | [`jsonrpc`] |
+//! | `GET /healthz`, `GET /readyz` | [`health`] |
+
+pub mod cards;
+pub mod error;
+pub mod exchange;
+pub mod health;
+pub mod inbound;
+pub mod jsonrpc;
+pub mod respond;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError};
+use crate::mqtt::session::SessionError;
+use crate::mqtt::topics::REPLY_PREFIX;
+use crate::mqtt::{MqttSession, QoS, ReplyRouter, Requester, SessionHandle};
+use crate::registry::Index;
+use crate::registry::sync::{self, SyncTiming};
+
+pub use error::{ErrorKind, GatewayError};
+
+/// Shared, cheap-to-clone state of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    config: Config,
+    index: Arc<Index>,
+    requester: Requester,
+    session: SessionHandle,
+    router: Arc<ReplyRouter>,
+    shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn index(&self) -> &Arc<Index> {
+        &self.inner.index
+    }
+
+    pub fn requester(&self) -> &Requester {
+        &self.inner.requester
+    }
+
+    pub fn session(&self) -> &SessionHandle {
+        &self.inner.session
+    }
+
+    /// The correlation table (for in-flight counts).
+    pub fn reply_router(&self) -> &Arc<ReplyRouter> {
+        &self.inner.router
+    }
+
+    /// Cancelled when the gateway starts shutting down; streams end on it.
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Ready: broker connected with subscriptions, retained discovery consumed.
+    pub fn is_ready(&self) -> bool {
+        self.inner.session.is_up() && self.inner.index.is_synced()
+    }
+}
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// One running gateway instance: its MQTT session, discovery sync and state.
+pub struct Gateway {
+    state: AppState,
+    session: Option<MqttSession>,
+    sync_task: JoinHandle<()>,
+    instance: String,
+}
+
+impl Gateway {
+    /// Connects (in the background) and starts indexing. Must run inside a Tokio
+    /// runtime. The HTTP side starts with [`Gateway::serve`].
+    pub fn start(config: Config) -> Result<Gateway, StartError> {
+        config.validate()?;
+        let id = &config.gateway;
+        let instance = id
+            .instance
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
+        let client_id = format!("{}/{}/{}", id.org, id.unit, instance);
+        let reply_base = format!("{REPLY_PREFIX}{client_id}");
+        let reply_topic = format!("{reply_base}/rpc");
+        let marker_topic = format!("{reply_base}/sync");
+
+        let index = Arc::new(Index::new(config.discovery.max_card_bytes));
+        let router = ReplyRouter::new(config.requests.stream_buffer);
+        let inbound = Arc::new(inbound::GatewayInbound::new(
+            router.clone(),
+            index.clone(),
+            format!("{reply_base}/"),
+        ));
+
+        let mut options = config.session_options(client_id)?;
+        // Reply topic first: nothing is published before it is in place.
+        options.subscriptions = std::iter::once((format!("{reply_base}/#"), QoS::AtLeastOnce))
+            .chain(
+                config
+                    .discovery
+                    .filters
+                    .iter()
+                    .map(|f| (f.clone(), QoS::AtLeastOnce)),
+            )
+            .collect();
+        let session = MqttSession::start(options, inbound)?;
+        let handle = session.handle();
+        let requester = Requester::new(
+            handle.clone(),
+            router.clone(),
+            reply_topic,
+            config.retry_policy(),
+        );
+        let shutdown = CancellationToken::new();
+        let sync_task = tokio::spawn(sync::run(
+            handle.clone(),
+            router.clone(),
+            index.clone(),
+            marker_topic,
+            SyncTiming {
+                quiet: Duration::from_millis(config.discovery.sync_quiet_ms),
+                marker_timeout: Duration::from_millis(config.discovery.sync_marker_timeout_ms),
+            },
+            shutdown.clone(),
+        ));
+        tracing::info!(instance = %instance, broker = %config.mqtt.url, "gateway starting");
+        Ok(Gateway {
+            state: AppState {
+                inner: Arc::new(StateInner {
+                    config,
+                    index,
+                    requester,
+                    session: handle,
+                    router,
+                    shutdown,
+                }),
+            },
+            session: Some(session),
+            sync_task,
+            instance,
+        })
+    }
+
+    /// The handlers' state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// This process's instance id (part of its MQTT client id).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` resolves, then stops accepting,
+    /// lets in-flight requests finish (at most `http.shutdown_grace_secs`), ends
+    /// open streams, and disconnects from the broker.
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.router();
+        let token = self.state.inner.shutdown.clone();
+        let grace = Duration::from_secs(self.state.config().http.shutdown_grace_secs);
+        let signalled = token.clone();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            signalled.cancel();
+        });
+        let result = tokio::select! {
+            r = server => r,
+            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing them");
+                Ok(())
+            }
+        };
+        self.stop().await;
+        result
+    }
+
+    /// Stops background work and disconnects from the broker.
+    pub async fn stop(&mut self) {
+        self.state.inner.shutdown.cancel();
+        self.sync_task.abort();
+        if let Some(session) = self.session.take() {
+            session.shutdown(Duration::from_secs(2)).await;
+        }
+        tracing::info!("gateway stopped");
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.state.inner.shutdown.cancel();
+        self.sync_task.abort();
+    }
+}
+
+/// Builds the routes over `state`.
+pub fn router(state: AppState) -> Router {
+    use tower_http::catch_panic::CatchPanicLayer;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",
+            get(cards::agent_card),
+        )
+        .route("/agents/{org}/{unit}/{agent}", post(jsonrpc::handle))
+        .route("/agents/{org}/{unit}/{agent}/", post(jsonrpc::handle))
+        .fallback(respond::not_found)
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .with_state(state)
+}

@@ -1,0 +1,92 @@
+//! Response builders shared by the handlers.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::{ErrorKind, GatewayError};
+use crate::a2a::jsonrpc::{self, RequestId};
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// A JSON body with the given status.
+pub fn json_body(status: StatusCode, body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, JSON);
+    r
+}
+
+/// A JSON value with the given status.
+pub fn json_value(status: StatusCode, body: &Value) -> Response {
+    json_body(status, body.to_string())
+}
+
+/// A JSON-RPC success response (HTTP 200).
+pub fn rpc_success(id: &RequestId, result_json: &str) -> Response {
+    json_body(StatusCode::OK, jsonrpc::success(id, result_json))
+}
+
+/// A JSON-RPC error response. JSON-RPC errors travel with HTTP 200, except a body
+/// over the size limit, which is answered 413 as HTTP expects.
+pub fn rpc_error(id: &RequestId, error: &GatewayError) -> Response {
+    let status = if error.kind == ErrorKind::BodyTooLarge {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::OK
+    };
+    json_body(status, jsonrpc::failure(id, &error.to_jsonrpc()))
+}
+
+/// A `google.rpc.Status`-shaped error for the non-JSON-RPC routes:
+/// `{"error": {"code": 404, "status": "NOT_FOUND", "message": ..., "details": [ErrorInfo]}}`.
+pub fn http_error(error: &GatewayError) -> Response {
+    let status = error.status();
+    let body = json!({
+        "error": {
+            "code": status.as_u16(),
+            "status": grpc_status_name(status),
+            "message": error.message,
+            "details": [error.error_info()],
+        }
+    });
+    json_value(status, &body)
+}
+
+/// The google.rpc.Code name closest to an HTTP status (AIP-193 mapping).
+fn grpc_status_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ALREADY_EXISTS",
+        413 => "OUT_OF_RANGE",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        502 | 503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        500..=599 => "INTERNAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Fallback for unknown paths.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    let err = GatewayError::new(
+        ErrorKind::MethodNotFound,
+        format!("no route for {}; agents live under /agents/{{org}}/{{unit}}/{{agent}}", uri.path()),
+    );
+    let mut r = http_error(&err);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// Turns a handler panic (a bug) into a 500 instead of a dropped connection.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked; this is a bug");
+    let err = GatewayError::new(ErrorKind::Internal, "internal error");
+    http_error(&err).into_response()
+}

@@ -1,0 +1,397 @@
+//! The discovery index: one entry per agent whose retained card is valid.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::a2a::card;
+use crate::mqtt::topics::parse_discovery_topic;
+use crate::mqtt::{AgentAddr, PublishProperties, STATUS_PROPERTY, STATUS_SOURCE_PROPERTY, user_property};
+
+/// Liveness from the card's `a2a-status` user property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Online,
+    Offline,
+    /// The card carries no (recognisable) `a2a-status`.
+    Unknown,
+}
+
+impl Liveness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Online => "online",
+            Liveness::Offline => "offline",
+            Liveness::Unknown => "unknown",
+        }
+    }
+
+    fn from_property(value: Option<&str>) -> Liveness {
+        match value {
+            Some(v) if v.eq_ignore_ascii_case("online") => Liveness::Online,
+            Some(v) if v.eq_ignore_ascii_case("offline") => Liveness::Offline,
+            _ => Liveness::Unknown,
+        }
+    }
+}
+
+/// One registered agent.
+#[derive(Debug, Clone)]
+pub struct AgentEntry {
+    pub addr: AgentAddr,
+    /// The card as published (validated).
+    pub card: Arc<Value>,
+    pub name: String,
+    pub description: String,
+    pub streaming: bool,
+    pub status: Liveness,
+    /// `a2a-status-source`: `agent`, `lwt` or `broker` (anything else is dropped).
+    pub status_source: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// Session generation in which the card was last received.
+    seen_in: u64,
+}
+
+/// What one discovery message did to the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Registered(AgentAddr),
+    Updated(AgentAddr),
+    Unregistered(AgentAddr),
+    /// Empty payload for an agent that was not indexed.
+    NothingToRemove,
+    /// Refused; the reason is logged once per distinct payload.
+    Rejected { topic: String, reason: String },
+}
+
+/// Why a card was last refused on a topic.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    payload_hash: u64,
+}
+
+/// Caps the memory spent remembering refused cards.
+const MAX_REJECTIONS: usize = 10_000;
+
+/// The searchable set of agents seen on discovery topics.
+#[derive(Debug)]
+pub struct Index {
+    entries: RwLock<BTreeMap<AgentAddr, Arc<AgentEntry>>>,
+    rejected: Mutex<HashMap<String, Rejection>>,
+    max_card_bytes: usize,
+    /// Session generation whose retained burst is being received.
+    generation: AtomicU64,
+    synced: AtomicBool,
+    started: Instant,
+    /// Milliseconds since `started` of the last discovery message.
+    last_message_ms: AtomicU64,
+}
+
+impl Index {
+    pub fn new(max_card_bytes: usize) -> Index {
+        Index {
+            entries: RwLock::new(BTreeMap::new()),
+            rejected: Mutex::new(HashMap::new()),
+            max_card_bytes,
+            generation: AtomicU64::new(0),
+            synced: AtomicBool::new(false),
+            started: Instant::now(),
+            last_message_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Applies one retained discovery message.
+    pub fn apply(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        props: Option<&PublishProperties>,
+    ) -> Applied {
+        self.last_message_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let quiet = !self.synced.load(Ordering::Relaxed);
+        let addr = match parse_discovery_topic(topic) {
+            Ok(addr) => addr,
+            Err(e) => return self.reject(topic, payload, e.to_string()),
+        };
+        if payload.is_empty() {
+            let removed = self.write().remove(&addr);
+            self.forget_rejection(topic);
+            return match removed {
+                Some(_) => {
+                    log_change(quiet, &addr, "agent unregistered");
+                    Applied::Unregistered(addr)
+                }
+                None => Applied::NothingToRemove,
+            };
+        }
+        let valid = match card::validate(payload, self.max_card_bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                // The agent's current card is not usable: drop any older valid one
+                // rather than route to an agent whose card we cannot vouch for.
+                self.write().remove(&addr);
+                return self.reject(topic, payload, e.to_string());
+            }
+        };
+        self.forget_rejection(topic);
+        let status = Liveness::from_property(user_property(props, STATUS_PROPERTY));
+        let status_source = user_property(props, STATUS_SOURCE_PROPERTY)
+            .filter(|s| matches!(*s, "agent" | "lwt" | "broker"))
+            .map(str::to_owned);
+        let now = Utc::now();
+        let generation = self.generation.load(Ordering::Relaxed);
+        let mut entries = self.write();
+        let first_seen = entries.get(&addr).map(|e| e.first_seen);
+        let entry = Arc::new(AgentEntry {
+            addr: addr.clone(),
+            card: Arc::new(valid.card),
+            name: valid.name,
+            description: valid.description,
+            streaming: valid.streaming,
+            status,
+            status_source,
+            first_seen: first_seen.unwrap_or(now),
+            last_seen: now,
+            seen_in: generation,
+        });
+        entries.insert(addr.clone(), entry);
+        drop(entries);
+        if first_seen.is_some() {
+            tracing::debug!(agent = %addr, status = status.as_str(), "agent card updated");
+            Applied::Updated(addr)
+        } else {
+            log_change(quiet, &addr, "agent registered");
+            Applied::Registered(addr)
+        }
+    }
+
+    fn reject(&self, topic: &str, payload: &[u8], reason: String) -> Applied {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        payload.hash(&mut h);
+        let payload_hash = h.finish();
+        let mut rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        let known = rejected
+            .get(topic)
+            .is_some_and(|r| r.payload_hash == payload_hash);
+        if !known {
+            tracing::warn!(%topic, %reason, "agent card refused; the agent is not indexed");
+            if rejected.len() >= MAX_REJECTIONS && !rejected.contains_key(topic) {
+                // Forget an arbitrary old one; the log line above already told.
+                if let Some(k) = rejected.keys().next().cloned() {
+                    rejected.remove(&k);
+                }
+            }
+            rejected.insert(
+                topic.to_owned(),
+                Rejection {
+                    reason: reason.clone(),
+                    at: Utc::now(),
+                    payload_hash,
+                },
+            );
+        }
+        Applied::Rejected {
+            topic: topic.to_owned(),
+            reason,
+        }
+    }
+
+    fn forget_rejection(&self, topic: &str) {
+        let mut rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        rejected.remove(topic);
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<AgentAddr, Arc<AgentEntry>>> {
+        self.entries.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<AgentAddr, Arc<AgentEntry>>> {
+        self.entries.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry of one agent.
+    pub fn get(&self, addr: &AgentAddr) -> Option<Arc<AgentEntry>> {
+        self.read().get(addr).cloned()
+    }
+
+    /// All entries, ordered by address.
+    pub fn list(&self) -> Vec<Arc<AgentEntry>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Number of indexed agents.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether no agent is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Why the card on `topic` was last refused, if it was.
+    pub fn rejection(&self, topic: &str) -> Option<Rejection> {
+        let rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        rejected.get(topic).cloned()
+    }
+
+    /// A new broker session started: its retained burst is the new truth.
+    pub fn begin_sync(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Relaxed);
+        self.synced.store(false, Ordering::Relaxed);
+    }
+
+    /// The retained burst of `generation` is consumed: drop agents it did not
+    /// mention (unregistered while we were away) and report ready. Returns how
+    /// many were dropped.
+    pub fn end_sync(&self, generation: u64) -> usize {
+        if self.generation.load(Ordering::Relaxed) != generation {
+            return 0; // a newer session started meanwhile; its own sync decides
+        }
+        let mut entries = self.write();
+        let before = entries.len();
+        entries.retain(|_, e| e.seen_in >= generation);
+        let purged = before - entries.len();
+        let total = entries.len();
+        drop(entries);
+        self.synced.store(true, Ordering::Relaxed);
+        tracing::info!(agents = total, purged, generation, "discovery index in sync with the broker");
+        purged
+    }
+
+    /// Whether the retained burst of the current session was consumed.
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Relaxed)
+    }
+
+    /// Milliseconds since the last discovery message arrived.
+    pub fn quiet_for_ms(&self) -> u64 {
+        let now = self.started.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_message_ms.load(Ordering::Relaxed))
+    }
+}
+
+fn log_change(quiet: bool, addr: &AgentAddr, what: &'static str) {
+    if quiet {
+        tracing::debug!(agent = %addr, "{what}");
+    } else {
+        tracing::info!(agent = %addr, "{what}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn card(name: &str) -> Vec<u8> {
+        json!({
+            "name": name, "description": "d", "version": "1",
+            "supportedInterfaces": [{"url": "mqtt://b", "protocolBinding": "MQTT", "protocolVersion": "1.0"}],
+            "capabilities": {"streaming": true},
+            "defaultInputModes": ["text/plain"], "defaultOutputModes": ["text/plain"],
+            "skills": []
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn status(s: &str, source: &str) -> PublishProperties {
+        PublishProperties {
+            user_properties: vec![
+                (STATUS_PROPERTY.into(), s.into()),
+                (STATUS_SOURCE_PROPERTY.into(), source.into()),
+            ],
+            ..PublishProperties::default()
+        }
+    }
+
+    const T: &str = "$a2a/v1/discovery/acme/plant/echo";
+
+    #[test]
+    fn register_update_unregister() {
+        let idx = Index::new(65536);
+        let addr = AgentAddr::parse("acme/plant/echo").unwrap();
+        assert_eq!(idx.apply(T, &card("A"), Some(&status("online", "agent"))), Applied::Registered(addr.clone()));
+        let first = idx.get(&addr).unwrap();
+        assert_eq!(first.status, Liveness::Online);
+        assert_eq!(first.status_source.as_deref(), Some("agent"));
+        assert_eq!(idx.apply(T, &card("B"), Some(&status("offline", "lwt"))), Applied::Updated(addr.clone()));
+        let second = idx.get(&addr).unwrap();
+        assert_eq!(second.name, "B");
+        assert_eq!(second.status, Liveness::Offline);
+        assert_eq!(second.first_seen, first.first_seen);
+        assert_eq!(idx.apply(T, b"", None), Applied::Unregistered(addr.clone()));
+        assert!(idx.get(&addr).is_none());
+        assert_eq!(idx.apply(T, b"", None), Applied::NothingToRemove);
+    }
+
+    #[test]
+    fn invalid_cards_are_refused_without_disturbing_others() {
+        let idx = Index::new(65536);
+        idx.apply("$a2a/v1/discovery/acme/plant/good", &card("G"), None);
+        let r = idx.apply(T, b"{not json", None);
+        assert!(matches!(r, Applied::Rejected { .. }));
+        assert!(idx.rejection(T).unwrap().reason.contains("not valid JSON"));
+        assert!(matches!(
+            idx.apply("$a2a/v1/discovery/acme/plant/bad id", &card("X"), None),
+            Applied::Rejected { .. }
+        ));
+        assert_eq!(idx.len(), 1);
+        // A valid card later clears the verdict.
+        idx.apply(T, &card("E"), None);
+        assert!(idx.rejection(T).is_none());
+        assert_eq!(idx.len(), 2);
+    }
+
+    #[test]
+    fn an_invalid_update_removes_the_previous_card() {
+        let idx = Index::new(65536);
+        idx.apply(T, &card("A"), None);
+        idx.apply(T, b"[]", None);
+        assert!(idx.is_empty());
+    }
+
+    #[test]
+    fn missing_status_is_unknown_and_odd_sources_are_dropped() {
+        let idx = Index::new(65536);
+        idx.apply(T, &card("A"), Some(&status("sleepy", "martians")));
+        let e = idx.get(&AgentAddr::parse("acme/plant/echo").unwrap()).unwrap();
+        assert_eq!(e.status, Liveness::Unknown);
+        assert_eq!(e.status_source, None);
+    }
+
+    #[test]
+    fn resync_drops_agents_the_new_burst_did_not_mention() {
+        let idx = Index::new(65536);
+        idx.begin_sync(1);
+        idx.apply(T, &card("A"), None);
+        idx.apply("$a2a/v1/discovery/acme/plant/gone", &card("B"), None);
+        assert_eq!(idx.end_sync(1), 0);
+        assert!(idx.is_synced());
+        idx.begin_sync(2);
+        assert!(!idx.is_synced());
+        idx.apply(T, &card("A"), None);
+        assert_eq!(idx.end_sync(2), 1);
+        assert_eq!(idx.len(), 1);
+        // A stale end_sync for an older generation does nothing.
+        idx.begin_sync(3);
+        assert_eq!(idx.end_sync(2), 0);
+        assert!(!idx.is_synced());
+    }
+
+    #[test]
+    fn oversize_cards_are_refused() {
+        let idx = Index::new(100);
+        assert!(matches!(idx.apply(T, &card("A"), None), Applied::Rejected { reason, .. } if reason.contains("limit")));
+    }
+}
