@@ -325,13 +325,19 @@ impl Config {
             ));
         }
         if self.mqtt.keep_alive_secs == 0 || self.mqtt.keep_alive_secs > 65535 {
-            return Err(invalid("mqtt.keep_alive_secs", "must be between 1 and 65535"));
+            return Err(invalid(
+                "mqtt.keep_alive_secs",
+                "must be between 1 and 65535",
+            ));
         }
         if self.mqtt.connect_timeout_secs == 0 {
             return Err(invalid("mqtt.connect_timeout_secs", "must be at least 1"));
         }
         if self.mqtt.max_packet_size < 16 * 1024 {
-            return Err(invalid("mqtt.max_packet_size", "must be at least 16384 bytes"));
+            return Err(invalid(
+                "mqtt.max_packet_size",
+                "must be at least 16384 bytes",
+            ));
         }
         if self.mqtt.outgoing_queue == 0 {
             return Err(invalid("mqtt.outgoing_queue", "must be at least 1"));
@@ -346,7 +352,8 @@ impl Config {
             ));
         }
 
-        check_id("gateway.org", &self.gateway.org).map_err(|e| invalid("gateway.org", e.to_string()))?;
+        check_id("gateway.org", &self.gateway.org)
+            .map_err(|e| invalid("gateway.org", e.to_string()))?;
         check_id("gateway.unit", &self.gateway.unit)
             .map_err(|e| invalid("gateway.unit", e.to_string()))?;
         if let Some(instance) = &self.gateway.instance {
@@ -372,16 +379,25 @@ impl Config {
 
         let r = &self.requests;
         if r.reply_first_timeout_ms == 0 {
-            return Err(invalid("requests.reply_first_timeout_ms", "must be at least 1"));
+            return Err(invalid(
+                "requests.reply_first_timeout_ms",
+                "must be at least 1",
+            ));
         }
         if r.stream_idle_timeout_ms == 0 {
-            return Err(invalid("requests.stream_idle_timeout_ms", "must be at least 1"));
+            return Err(invalid(
+                "requests.stream_idle_timeout_ms",
+                "must be at least 1",
+            ));
         }
         if r.max_attempts == 0 {
             return Err(invalid("requests.max_attempts", "must be at least 1"));
         }
         if !(0.0..=1.0).contains(&r.retry_jitter) {
-            return Err(invalid("requests.retry_jitter", "must be between 0.0 and 1.0"));
+            return Err(invalid(
+                "requests.retry_jitter",
+                "must be between 0.0 and 1.0",
+            ));
         }
         if r.max_in_flight == 0 {
             return Err(invalid("requests.max_in_flight", "must be at least 1"));
@@ -475,7 +491,9 @@ fn check_public_url(url: &str) -> Result<(), String> {
         return Err(format!("{url:?} has no host"));
     }
     if url.contains(['?', '#', ' ']) {
-        return Err(format!("{url:?} must not contain a query, fragment or spaces"));
+        return Err(format!(
+            "{url:?} must not contain a query, fragment or spaces"
+        ));
     }
     Ok(())
 }
@@ -520,7 +538,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_with_their_name() {
-        let err = Config::from_yaml("mqtt:\n  urll: mqtt://x\n").unwrap_err().to_string();
+        let err = Config::from_yaml("mqtt:\n  urll: mqtt://x\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("urll"), "{err}");
     }
 
@@ -540,7 +560,10 @@ mod tests {
             ("gateway:\n  org: \"a/b\"\n", "gateway.org"),
             ("discovery:\n  filters: [\"#\"]\n", "discovery.filters"),
             ("requests:\n  max_attempts: 0\n", "requests.max_attempts"),
-            ("requests:\n  message_expiry_ms: 100\n", "requests.message_expiry_ms"),
+            (
+                "requests:\n  message_expiry_ms: 100\n",
+                "requests.message_expiry_ms",
+            ),
             ("http:\n  public_url: ftp://x\n", "http.public_url"),
             ("mqtt:\n  password: p\n", "mqtt.password"),
             ("log:\n  format: xml\n", "log.format"),
@@ -562,7 +585,11 @@ mod tests {
     fn overrides_win_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.yaml");
-        std::fs::write(&path, "http:\n  listen: 127.0.0.1:1\nmqtt:\n  url: mqtt://a:1\n").unwrap();
+        std::fs::write(
+            &path,
+            "http:\n  listen: 127.0.0.1:1\nmqtt:\n  url: mqtt://a:1\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&path),
             &Overrides {
@@ -577,9 +604,12 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error() {
-        let err = Config::load(Some(Path::new("/nonexistent/g.yaml")), &Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(
+            Some(Path::new("/nonexistent/g.yaml")),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("/nonexistent/g.yaml"), "{err}");
     }
 }

@@ -1,1 +1,157 @@
-fn main() {}
+//! `a2a-gateway`: the command-line entry point.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use a2a_mqtt_gateway::config::{Config, Overrides};
+use a2a_mqtt_gateway::gateway::Gateway;
+use a2a_mqtt_gateway::telemetry;
+use clap::{Parser, Subcommand};
+
+/// Exit code for a configuration the gateway refuses.
+const EXIT_CONFIG: u8 = 2;
+/// Exit code for a failure while running.
+const EXIT_RUNTIME: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "a2a-gateway",
+    version,
+    about = "HTTP gateway serving A2A agents that live on an MQTT 5 broker",
+    long_about = "Serves every agent registered on an MQTT 5 broker (A2A over MQTT profile 0.1) \
+                  as an ordinary A2A agent over HTTP: Agent Card, JSON-RPC and SSE."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway serve --config gateway.yaml\n  \
+                            a2a-gateway serve --broker mqtt://broker:1883 --listen 0.0.0.0:8080\n  \
+                            A2A_GATEWAY__MQTT__USERNAME=gw a2a-gateway serve"
+    )]
+    Serve {
+        /// YAML configuration file (see gateway.yaml for every option).
+        #[arg(long, short, env = "A2A_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+        /// HTTP listen address, overriding http.listen.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Broker URL (mqtt://host:port or mqtts://host:port), overriding mqtt.url.
+        #[arg(long)]
+        broker: Option<String>,
+    },
+    /// Validate a configuration file (with the environment applied) and print
+    /// the effective settings, secrets redacted.
+    #[command(after_help = "Example:\n  a2a-gateway check-config gateway.yaml")]
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            broker,
+        } => {
+            let overrides = Overrides { listen, broker };
+            let config = match Config::load(config.as_deref(), &overrides) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            telemetry::init_logging(&config.log);
+            run_async(serve(config))
+        }
+        Command::CheckConfig { file } => match Config::load(Some(&file), &Overrides::default()) {
+            Ok(config) => {
+                println!("{} is valid; effective configuration:", file.display());
+                match serde_json::to_string_pretty(&redacted(&config)) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: cannot print the configuration: {e}"),
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+    }
+}
+
+/// The configuration as JSON with secrets replaced.
+fn redacted(config: &Config) -> serde_json::Value {
+    let mut v = serde_json::to_value(config).unwrap_or_default();
+    if let Some(p) = v.pointer_mut("/mqtt/password")
+        && !p.is_null()
+    {
+        *p = serde_json::Value::String("<redacted>".into());
+    }
+    v
+}
+
+fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let addr = config.listen_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let gateway = Gateway::start(config).map_err(|e| e.to_string())?;
+    tracing::info!(%addr, "listening for A2A clients");
+    gateway
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -246,7 +246,10 @@ mod tests {
     fn names_the_missing_or_mistyped_field() {
         let mut c = sample();
         c.as_object_mut().unwrap().remove("version");
-        assert_eq!(check(&c).unwrap_err().to_string(), "card field `version` is missing");
+        assert_eq!(
+            check(&c).unwrap_err().to_string(),
+            "card field `version` is missing"
+        );
 
         let mut c = sample();
         c["supportedInterfaces"][0]["url"] = json!(5);
@@ -261,7 +264,12 @@ mod tests {
 
         let mut c = sample();
         c["skills"][0]["tags"] = json!([1]);
-        assert!(check(&c).unwrap_err().to_string().contains("skills[0].tags"));
+        assert!(
+            check(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("skills[0].tags")
+        );
 
         let mut c = sample();
         c["capabilities"]["streaming"] = json!("yes");
@@ -275,7 +283,10 @@ mod tests {
             validate(big.as_bytes(), 10),
             Err(CardError::TooLarge { limit: 10, .. })
         ));
-        assert!(matches!(validate(b"{nope", 100), Err(CardError::NotJson(_))));
+        assert!(matches!(
+            validate(b"{nope", 100),
+            Err(CardError::NotJson(_))
+        ));
         assert_eq!(validate(b"[1]", 100), Err(CardError::NotAnObject));
     }
 
@@ -289,7 +300,10 @@ mod tests {
                 protocol_version: "1.0",
             }],
         );
-        assert_eq!(served["supportedInterfaces"][0]["url"], "http://gw/agents/o/u/a");
+        assert_eq!(
+            served["supportedInterfaces"][0]["url"],
+            "http://gw/agents/o/u/a"
+        );
         assert_eq!(served["supportedInterfaces"].as_array().unwrap().len(), 1);
         assert_eq!(served["capabilities"]["pushNotifications"], false);
         assert!(served.get("signatures").is_none());

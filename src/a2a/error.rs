@@ -129,7 +129,10 @@ mod tests {
         let core = JsonRpcError::new(codes::UNSUPPORTED_OPERATION, "no");
         assert_eq!(core.profile_error(), None);
         let busy = JsonRpcError::profile(ProfileError::ResponderUnavailable, "busy");
-        assert_eq!(busy.profile_error(), Some(ProfileError::ResponderUnavailable));
+        assert_eq!(
+            busy.profile_error(),
+            Some(ProfileError::ResponderUnavailable)
+        );
         assert!(busy.profile_error().is_some_and(ProfileError::is_retryable));
         // A marker that does not match its code is not trusted.
         let odd = JsonRpcError {

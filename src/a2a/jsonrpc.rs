@@ -120,9 +120,7 @@ pub fn parse_request(body: &[u8]) -> Result<Request<'_>, EnvelopeError> {
         Some(raw_id) => {
             let text = raw_id.get();
             match text.as_bytes().first() {
-                Some(b'"') | Some(b'-') | Some(b'0'..=b'9') | Some(b'n') => {
-                    RequestId(text.into())
-                }
+                Some(b'"') | Some(b'-') | Some(b'0'..=b'9') | Some(b'n') => RequestId(text.into()),
                 _ => {
                     return Err(EnvelopeError::new(
                         RequestId::null(),
@@ -229,7 +227,10 @@ mod tests {
             assert_eq!(req.id.as_json(), id);
             let out = success(&req.id, "{}");
             let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-            assert_eq!(v["id"], serde_json::from_str::<serde_json::Value>(id).unwrap());
+            assert_eq!(
+                v["id"],
+                serde_json::from_str::<serde_json::Value>(id).unwrap()
+            );
         }
     }
 

@@ -334,7 +334,11 @@ pub struct TaskArtifactUpdateEvent {
     pub artifact: Artifact,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub append: bool,
-    #[serde(default, alias = "last_chunk", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        alias = "last_chunk",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub last_chunk: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,

@@ -59,16 +59,15 @@ pub fn public_base(config: &HttpConfig, headers: &HeaderMap) -> String {
 fn is_valid_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
-        && h
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'))
+        && h.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
 }
 
 fn is_valid_prefix(p: &str) -> bool {
     p.starts_with('/')
         && p.len() <= 255
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~'))
 }
 
@@ -107,8 +106,11 @@ pub async fn agent_card(
     };
     let Some(entry) = state.index().get(&addr) else {
         return http_error(
-            &GatewayError::new(ErrorKind::AgentNotFound, format!("no agent {addr} is registered"))
-                .with("agent", addr.to_string()),
+            &GatewayError::new(
+                ErrorKind::AgentNotFound,
+                format!("no agent {addr} is registered"),
+            )
+            .with("agent", addr.to_string()),
         );
     };
     let base = public_base(&state.config().http, &headers);
@@ -138,7 +140,9 @@ pub async fn agent_card(
     }
     h.insert(
         header::VARY,
-        HeaderValue::from_static("Host, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix, A2A-Version"),
+        HeaderValue::from_static(
+            "Host, X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix, A2A-Version",
+        ),
     );
     response
 }

@@ -92,37 +92,182 @@ impl ErrorKind {
     /// The single source of truth: code, HTTP status, reason, meaning.
     pub const fn spec(self) -> ErrorSpec {
         use ErrorKind::*;
-        const fn row(code: i64, status: StatusCode, reason: &'static str, meaning: &'static str) -> ErrorSpec {
-            ErrorSpec { code, status, reason, meaning }
+        const fn row(
+            code: i64,
+            status: StatusCode,
+            reason: &'static str,
+            meaning: &'static str,
+        ) -> ErrorSpec {
+            ErrorSpec {
+                code,
+                status,
+                reason,
+                meaning,
+            }
         }
         match self {
-            ParseError => row(codes::PARSE_ERROR, StatusCode::BAD_REQUEST, "PARSE_ERROR", "the body is not valid JSON"),
-            InvalidRequest => row(codes::INVALID_REQUEST, StatusCode::BAD_REQUEST, "INVALID_REQUEST", "not a JSON-RPC 2.0 request object (batches included)"),
-            MethodNotFound => row(codes::METHOD_NOT_FOUND, StatusCode::NOT_FOUND, "METHOD_NOT_FOUND", "unknown method"),
-            InvalidParams => row(codes::INVALID_PARAMS, StatusCode::BAD_REQUEST, "INVALID_PARAMS", "params missing or malformed; invalid ids in the URL"),
-            BodyTooLarge => row(codes::INVALID_REQUEST, StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "request body over http.max_body_bytes"),
-            Internal => row(codes::INTERNAL_ERROR, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "a bug in the gateway"),
-            TaskNotFound => row(codes::TASK_NOT_FOUND, StatusCode::NOT_FOUND, "TASK_NOT_FOUND", "the agent does not know the task"),
-            TaskNotCancelable => row(codes::TASK_NOT_CANCELABLE, StatusCode::BAD_REQUEST, "TASK_NOT_CANCELABLE", "the task is already final"),
-            PushNotificationNotSupported => row(codes::PUSH_NOTIFICATION_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "PUSH_NOTIFICATION_NOT_SUPPORTED", "push notifications are not relayed by the gateway"),
-            UnsupportedOperation => row(codes::UNSUPPORTED_OPERATION, StatusCode::BAD_REQUEST, "UNSUPPORTED_OPERATION", "the agent does not support the operation"),
-            ContentTypeNotSupported => row(codes::CONTENT_TYPE_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "CONTENT_TYPE_NOT_SUPPORTED", "the agent does not take that media type"),
-            InvalidAgentResponse => row(codes::INVALID_AGENT_RESPONSE, StatusCode::BAD_GATEWAY, "INVALID_AGENT_RESPONSE", "the agent replied with something that is not valid A2A"),
-            ExtendedCardNotConfigured => row(codes::EXTENDED_CARD_NOT_CONFIGURED, StatusCode::BAD_REQUEST, "EXTENDED_AGENT_CARD_NOT_CONFIGURED", "the agent has no extended card"),
-            ExtensionSupportRequired => row(codes::EXTENSION_SUPPORT_REQUIRED, StatusCode::BAD_REQUEST, "EXTENSION_SUPPORT_REQUIRED", "the agent requires an extension the client did not declare"),
-            VersionNotSupported => row(codes::VERSION_NOT_SUPPORTED, StatusCode::BAD_REQUEST, "VERSION_NOT_SUPPORTED", "the A2A-Version is not served"),
-            AgentNotFound => row(-31001, StatusCode::NOT_FOUND, "AGENT_NOT_FOUND", "no valid card is registered for this agent"),
-            AgentOffline => row(-31002, StatusCode::SERVICE_UNAVAILABLE, "AGENT_OFFLINE", "the agent's card says a2a-status=offline; failed at once"),
-            AgentTimeout => row(-31003, StatusCode::GATEWAY_TIMEOUT, "AGENT_TIMEOUT", "no reply within requests.reply_first_timeout_ms, after every attempt"),
-            StreamIdle => row(-31004, StatusCode::GATEWAY_TIMEOUT, "STREAM_IDLE_TIMEOUT", "a reply stream sent nothing for requests.stream_idle_timeout_ms"),
-            BrokerUnavailable => row(-31005, StatusCode::SERVICE_UNAVAILABLE, "BROKER_UNAVAILABLE", "the gateway is not connected to the MQTT broker (or lost it mid-stream)"),
-            GatewayOverloaded => row(-31006, StatusCode::SERVICE_UNAVAILABLE, "GATEWAY_OVERLOADED", "outgoing queue full or too many requests in flight; retry later"),
-            ClientTooSlow => row(-31007, StatusCode::SERVICE_UNAVAILABLE, "CLIENT_TOO_SLOW", "the client read a stream slower than the agent wrote it; the stream was cut"),
-            RequestTooLarge => row(-31008, StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_TOO_LARGE_FOR_BROKER", "the request exceeds the MQTT packet size limit"),
-            AgentRequestExpired => row(-31010, StatusCode::GATEWAY_TIMEOUT, "AGENT_REQUEST_EXPIRED", "the agent reports the request expired before processing (profile -32003)"),
-            AgentUnavailable => row(-31011, StatusCode::SERVICE_UNAVAILABLE, "AGENT_UNAVAILABLE", "the agent reports it is overloaded or unavailable (profile -32004), after every attempt"),
-            AgentTransportError => row(-31012, StatusCode::BAD_GATEWAY, "AGENT_TRANSPORT_PROTOCOL_ERROR", "the agent refused the MQTT binding metadata (profile -32005)"),
-            ShuttingDown => row(-31020, StatusCode::SERVICE_UNAVAILABLE, "GATEWAY_SHUTTING_DOWN", "the gateway is stopping"),
+            ParseError => row(
+                codes::PARSE_ERROR,
+                StatusCode::BAD_REQUEST,
+                "PARSE_ERROR",
+                "the body is not valid JSON",
+            ),
+            InvalidRequest => row(
+                codes::INVALID_REQUEST,
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "not a JSON-RPC 2.0 request object (batches included)",
+            ),
+            MethodNotFound => row(
+                codes::METHOD_NOT_FOUND,
+                StatusCode::NOT_FOUND,
+                "METHOD_NOT_FOUND",
+                "unknown method",
+            ),
+            InvalidParams => row(
+                codes::INVALID_PARAMS,
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAMS",
+                "params missing or malformed; invalid ids in the URL",
+            ),
+            BodyTooLarge => row(
+                codes::INVALID_REQUEST,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BODY_TOO_LARGE",
+                "request body over http.max_body_bytes",
+            ),
+            Internal => row(
+                codes::INTERNAL_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "a bug in the gateway",
+            ),
+            TaskNotFound => row(
+                codes::TASK_NOT_FOUND,
+                StatusCode::NOT_FOUND,
+                "TASK_NOT_FOUND",
+                "the agent does not know the task",
+            ),
+            TaskNotCancelable => row(
+                codes::TASK_NOT_CANCELABLE,
+                StatusCode::BAD_REQUEST,
+                "TASK_NOT_CANCELABLE",
+                "the task is already final",
+            ),
+            PushNotificationNotSupported => row(
+                codes::PUSH_NOTIFICATION_NOT_SUPPORTED,
+                StatusCode::BAD_REQUEST,
+                "PUSH_NOTIFICATION_NOT_SUPPORTED",
+                "push notifications are not relayed by the gateway",
+            ),
+            UnsupportedOperation => row(
+                codes::UNSUPPORTED_OPERATION,
+                StatusCode::BAD_REQUEST,
+                "UNSUPPORTED_OPERATION",
+                "the agent does not support the operation",
+            ),
+            ContentTypeNotSupported => row(
+                codes::CONTENT_TYPE_NOT_SUPPORTED,
+                StatusCode::BAD_REQUEST,
+                "CONTENT_TYPE_NOT_SUPPORTED",
+                "the agent does not take that media type",
+            ),
+            InvalidAgentResponse => row(
+                codes::INVALID_AGENT_RESPONSE,
+                StatusCode::BAD_GATEWAY,
+                "INVALID_AGENT_RESPONSE",
+                "the agent replied with something that is not valid A2A",
+            ),
+            ExtendedCardNotConfigured => row(
+                codes::EXTENDED_CARD_NOT_CONFIGURED,
+                StatusCode::BAD_REQUEST,
+                "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
+                "the agent has no extended card",
+            ),
+            ExtensionSupportRequired => row(
+                codes::EXTENSION_SUPPORT_REQUIRED,
+                StatusCode::BAD_REQUEST,
+                "EXTENSION_SUPPORT_REQUIRED",
+                "the agent requires an extension the client did not declare",
+            ),
+            VersionNotSupported => row(
+                codes::VERSION_NOT_SUPPORTED,
+                StatusCode::BAD_REQUEST,
+                "VERSION_NOT_SUPPORTED",
+                "the A2A-Version is not served",
+            ),
+            AgentNotFound => row(
+                -31001,
+                StatusCode::NOT_FOUND,
+                "AGENT_NOT_FOUND",
+                "no valid card is registered for this agent",
+            ),
+            AgentOffline => row(
+                -31002,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "AGENT_OFFLINE",
+                "the agent's card says a2a-status=offline; failed at once",
+            ),
+            AgentTimeout => row(
+                -31003,
+                StatusCode::GATEWAY_TIMEOUT,
+                "AGENT_TIMEOUT",
+                "no reply within requests.reply_first_timeout_ms, after every attempt",
+            ),
+            StreamIdle => row(
+                -31004,
+                StatusCode::GATEWAY_TIMEOUT,
+                "STREAM_IDLE_TIMEOUT",
+                "a reply stream sent nothing for requests.stream_idle_timeout_ms",
+            ),
+            BrokerUnavailable => row(
+                -31005,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BROKER_UNAVAILABLE",
+                "the gateway is not connected to the MQTT broker (or lost it mid-stream)",
+            ),
+            GatewayOverloaded => row(
+                -31006,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "GATEWAY_OVERLOADED",
+                "outgoing queue full or too many requests in flight; retry later",
+            ),
+            ClientTooSlow => row(
+                -31007,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CLIENT_TOO_SLOW",
+                "the client read a stream slower than the agent wrote it; the stream was cut",
+            ),
+            RequestTooLarge => row(
+                -31008,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "REQUEST_TOO_LARGE_FOR_BROKER",
+                "the request exceeds the MQTT packet size limit",
+            ),
+            AgentRequestExpired => row(
+                -31010,
+                StatusCode::GATEWAY_TIMEOUT,
+                "AGENT_REQUEST_EXPIRED",
+                "the agent reports the request expired before processing (profile -32003)",
+            ),
+            AgentUnavailable => row(
+                -31011,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "AGENT_UNAVAILABLE",
+                "the agent reports it is overloaded or unavailable (profile -32004), after every attempt",
+            ),
+            AgentTransportError => row(
+                -31012,
+                StatusCode::BAD_GATEWAY,
+                "AGENT_TRANSPORT_PROTOCOL_ERROR",
+                "the agent refused the MQTT binding metadata (profile -32005)",
+            ),
+            ShuttingDown => row(
+                -31020,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "GATEWAY_SHUTTING_DOWN",
+                "the gateway is stopping",
+            ),
         }
     }
 
@@ -189,15 +334,18 @@ impl GatewayError {
     pub fn from_agent(agent: &str, error: JsonRpcError) -> GatewayError {
         if let Some(profile) = error.profile_error() {
             let (kind, what) = match profile {
-                ProfileError::RequestExpired => {
-                    (ErrorKind::AgentRequestExpired, "the request expired before the agent processed it")
-                }
-                ProfileError::ResponderUnavailable => {
-                    (ErrorKind::AgentUnavailable, "the agent is temporarily unavailable or overloaded")
-                }
-                ProfileError::TransportProtocolError => {
-                    (ErrorKind::AgentTransportError, "the agent refused the MQTT request metadata")
-                }
+                ProfileError::RequestExpired => (
+                    ErrorKind::AgentRequestExpired,
+                    "the request expired before the agent processed it",
+                ),
+                ProfileError::ResponderUnavailable => (
+                    ErrorKind::AgentUnavailable,
+                    "the agent is temporarily unavailable or overloaded",
+                ),
+                ProfileError::TransportProtocolError => (
+                    ErrorKind::AgentTransportError,
+                    "the agent refused the MQTT request metadata",
+                ),
             };
             let detail = if error.message.is_empty() {
                 String::new()
@@ -231,11 +379,15 @@ impl GatewayError {
             .with("attempts", attempts.to_string()),
             RequestError::BrokerUnavailable { attempts } => GatewayError::new(
                 ErrorKind::BrokerUnavailable,
-                format!("the gateway is not connected to the MQTT broker (tried {attempts} time(s)); retry shortly"),
+                format!(
+                    "the gateway is not connected to the MQTT broker (tried {attempts} time(s)); retry shortly"
+                ),
             ),
             RequestError::ConnectionLost => GatewayError::new(
                 ErrorKind::BrokerUnavailable,
-                format!("the MQTT broker connection dropped while agent {agent} was replying; the task may still be running: use GetTask or SubscribeToTask"),
+                format!(
+                    "the MQTT broker connection dropped while agent {agent} was replying; the task may still be running: use GetTask or SubscribeToTask"
+                ),
             ),
             RequestError::StreamIdle { idle } => GatewayError::new(
                 ErrorKind::StreamIdle,
@@ -250,15 +402,21 @@ impl GatewayError {
             ),
             RequestError::TooManyInFlight { in_flight, limit } => GatewayError::new(
                 ErrorKind::GatewayOverloaded,
-                format!("the gateway is overloaded ({in_flight} requests in flight, limit {limit}); retry later"),
+                format!(
+                    "the gateway is overloaded ({in_flight} requests in flight, limit {limit}); retry later"
+                ),
             ),
             RequestError::Publish(PublishError::QueueFull { capacity }) => GatewayError::new(
                 ErrorKind::GatewayOverloaded,
-                format!("the gateway is overloaded (MQTT outgoing queue of {capacity} full); retry later"),
+                format!(
+                    "the gateway is overloaded (MQTT outgoing queue of {capacity} full); retry later"
+                ),
             ),
             RequestError::Publish(PublishError::TooLarge { size, limit }) => GatewayError::new(
                 ErrorKind::RequestTooLarge,
-                format!("the request (~{size} bytes) exceeds the MQTT packet size limit of {limit} bytes"),
+                format!(
+                    "the request (~{size} bytes) exceeds the MQTT packet size limit of {limit} bytes"
+                ),
             ),
             RequestError::Publish(PublishError::Disconnected) => GatewayError::new(
                 ErrorKind::BrokerUnavailable,
@@ -267,16 +425,19 @@ impl GatewayError {
             RequestError::Publish(PublishError::Stopped) => {
                 GatewayError::new(ErrorKind::ShuttingDown, "the gateway is shutting down")
             }
-            RequestError::Publish(other) => {
-                GatewayError::new(ErrorKind::Internal, format!("could not publish the request: {other}"))
-            }
+            RequestError::Publish(other) => GatewayError::new(
+                ErrorKind::Internal,
+                format!("could not publish the request: {other}"),
+            ),
         };
         e.with("agent", agent)
     }
 
     /// The JSON-RPC code.
     pub fn code(&self) -> i64 {
-        self.relayed.as_ref().map_or(self.kind.spec().code, |e| e.code)
+        self.relayed
+            .as_ref()
+            .map_or(self.kind.spec().code, |e| e.code)
     }
 
     /// The HTTP status (for bindings that use it).
@@ -322,7 +483,8 @@ impl From<crate::a2a::jsonrpc::EnvelopeError> for GatewayError {
 
 /// The error table as Markdown rows (used by the README and checked by a test).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| reason | JSON-RPC code | HTTP status | meaning |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| reason | JSON-RPC code | HTTP status | meaning |\n|---|---|---|---|\n");
     for kind in ErrorKind::ALL {
         let s = kind.spec();
         out.push_str(&format!(
@@ -380,7 +542,8 @@ mod tests {
 
     #[test]
     fn gateway_errors_carry_error_info() {
-        let e = GatewayError::new(ErrorKind::AgentOffline, "agent o/u/a is offline").with("agent", "o/u/a");
+        let e = GatewayError::new(ErrorKind::AgentOffline, "agent o/u/a is offline")
+            .with("agent", "o/u/a");
         let j = e.to_jsonrpc();
         assert_eq!(j.code, -31002);
         let info = &j.data.unwrap()[0];

@@ -73,7 +73,9 @@ fn classify(result: Value) -> Result<Item, Value> {
         }
     }
     // A bare Task, as GetTask and CancelTask return it.
-    if obj.get("id").is_some_and(Value::is_string) && obj.get("status").is_some_and(Value::is_object) {
+    if obj.get("id").is_some_and(Value::is_string)
+        && obj.get("status").is_some_and(Value::is_object)
+    {
         return Ok(Item::Task(Value::Object(obj)));
     }
     Err(Value::Object(obj))
@@ -199,7 +201,12 @@ impl StreamTracker {
                 self.aggregate = Some(task.clone());
                 if state.is_some_and(TaskState::ends_stream)
                     || matches!(self.mode, Mode::Immediate)
-                    || matches!(self.mode, Mode::Blocking { task_result_ends: true })
+                    || matches!(
+                        self.mode,
+                        Mode::Blocking {
+                            task_result_ends: true
+                        }
+                    )
                 {
                     self.finished = true;
                 }
@@ -208,7 +215,9 @@ impl StreamTracker {
             Item::Status(event) => {
                 self.check_task_id(str_field(&event, "taskId"))?;
                 if !self.started {
-                    out.push(json!({ "task": self.synthesise(&event, event.get("status").cloned()) }));
+                    out.push(
+                        json!({ "task": self.synthesise(&event, event.get("status").cloned()) }),
+                    );
                 }
                 let ends = state_of(&event).is_some_and(TaskState::ends_stream);
                 self.apply_status(&event);
@@ -342,7 +351,10 @@ impl StreamTracker {
         let Some(artifact) = event.get("artifact").filter(|a| a.is_object()) else {
             return;
         };
-        let append = event.get("append").and_then(Value::as_bool).unwrap_or(false);
+        let append = event
+            .get("append")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let artifacts = task
             .entry("artifacts")
             .or_insert_with(|| Value::Array(Vec::new()));
@@ -350,7 +362,9 @@ impl StreamTracker {
             return;
         };
         let id = artifact.get("artifactId");
-        let existing = list.iter_mut().find(|a| a.get("artifactId") == id && id.is_some());
+        let existing = list
+            .iter_mut()
+            .find(|a| a.get("artifactId") == id && id.is_some());
         match existing {
             Some(current) if append => {
                 let new_parts = artifact
@@ -381,7 +395,10 @@ pub fn task_result(agent: &str, expected_id: &str, result: Value) -> Result<Valu
             "status": event.get("status").cloned().unwrap_or(Value::Null),
         }),
         Ok(other) => {
-            return Err(invalid(agent, format!("expected a Task, got {}", kind_name(&other))));
+            return Err(invalid(
+                agent,
+                format!("expected a Task, got {}", kind_name(&other)),
+            ));
         }
         Err(other) => {
             let shown: String = other.to_string().chars().take(200).collect();
@@ -412,12 +429,16 @@ mod tests {
     use super::*;
 
     fn status(task: &str, state: &str) -> AgentItem {
-        AgentItem::Result(json!({"statusUpdate": {"taskId": task, "contextId": "c1", "status": {"state": state}}}))
+        AgentItem::Result(
+            json!({"statusUpdate": {"taskId": task, "contextId": "c1", "status": {"state": state}}}),
+        )
     }
 
     fn artifact(task: &str, id: &str, text: &str, append: bool) -> AgentItem {
-        AgentItem::Result(json!({"artifactUpdate": {"taskId": task, "contextId": "c1", "append": append,
-            "artifact": {"artifactId": id, "parts": [{"text": text}]}}}))
+        AgentItem::Result(
+            json!({"artifactUpdate": {"taskId": task, "contextId": "c1", "append": append,
+            "artifact": {"artifactId": id, "parts": [{"text": text}]}}}),
+        )
     }
 
     fn user_msg() -> Value {
@@ -426,7 +447,13 @@ mod tests {
 
     #[test]
     fn emqx_style_stream_gets_a_synthesised_task_first() {
-        let mut t = StreamTracker::new("o/u/a", Mode::Stream, Some("t1".into()), None, Some(user_msg()));
+        let mut t = StreamTracker::new(
+            "o/u/a",
+            Mode::Stream,
+            Some("t1".into()),
+            None,
+            Some(user_msg()),
+        );
         let first = t.on_item(status("t1", "TASK_STATE_SUBMITTED")).unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0]["task"]["id"], "t1");
@@ -435,7 +462,10 @@ mod tests {
         assert_eq!(first[0]["task"]["history"][0]["messageId"], "m");
         assert!(first[1].get("statusUpdate").is_some());
         assert!(!t.is_finished());
-        assert_eq!(t.on_item(status("t1", "TASK_STATE_WORKING")).unwrap().len(), 1);
+        assert_eq!(
+            t.on_item(status("t1", "TASK_STATE_WORKING")).unwrap().len(),
+            1
+        );
         assert_eq!(t.on_item(artifact("t1", "a", "x", false)).unwrap().len(), 1);
         t.on_item(status("t1", "TASK_STATE_COMPLETED")).unwrap();
         assert!(t.is_finished());
@@ -447,17 +477,25 @@ mod tests {
         let out = t
             .on_item(AgentItem::Result(json!({"task": {"id": "t1", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}, "x-extra": 1}})))
             .unwrap();
-        assert_eq!(out, vec![json!({"task": {"id": "t1", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}, "x-extra": 1}})]);
+        assert_eq!(
+            out,
+            vec![
+                json!({"task": {"id": "t1", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}, "x-extra": 1}})
+            ]
+        );
     }
 
     #[test]
     fn interrupted_states_and_messages_end_the_stream() {
         let mut t = StreamTracker::new("a", Mode::Stream, Some("t1".into()), None, None);
-        t.on_item(status("t1", "TASK_STATE_INPUT_REQUIRED")).unwrap();
+        t.on_item(status("t1", "TASK_STATE_INPUT_REQUIRED"))
+            .unwrap();
         assert!(t.is_finished());
         let mut t = StreamTracker::new("a", Mode::Stream, None, None, None);
-        t.on_item(AgentItem::Result(json!({"message": {"messageId": "x", "role": "ROLE_AGENT", "parts": []}})))
-            .unwrap();
+        t.on_item(AgentItem::Result(
+            json!({"message": {"messageId": "x", "role": "ROLE_AGENT", "parts": []}}),
+        ))
+        .unwrap();
         assert!(t.is_finished());
         assert!(t.outcome().unwrap().get("message").is_some());
     }
@@ -466,7 +504,9 @@ mod tests {
     fn blocking_aggregation_builds_the_final_task() {
         let mut t = StreamTracker::new(
             "a",
-            Mode::Blocking { task_result_ends: false },
+            Mode::Blocking {
+                task_result_ends: false,
+            },
             Some("t1".into()),
             Some("c1".into()),
             Some(user_msg()),
@@ -482,18 +522,34 @@ mod tests {
         assert!(t.is_finished());
         let task = t.outcome().unwrap()["task"].clone();
         assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
-        assert_eq!(task["artifacts"][0]["parts"], json!([{"text": "hello "}, {"text": "world"}]));
+        assert_eq!(
+            task["artifacts"][0]["parts"],
+            json!([{"text": "hello "}, {"text": "world"}])
+        );
         assert_eq!(task["artifacts"][1]["artifactId"], "a2");
         let history = task["history"].as_array().unwrap();
         assert_eq!(history[0]["messageId"], "m");
-        assert_eq!(history[1]["messageId"], "p", "replaced progress message kept in history");
+        assert_eq!(
+            history[1]["messageId"], "p",
+            "replaced progress message kept in history"
+        );
     }
 
     #[test]
     fn a_task_reply_to_plain_send_message_is_the_whole_answer() {
-        let mut t = StreamTracker::new("a", Mode::Blocking { task_result_ends: true }, Some("t1".into()), None, None);
-        t.on_item(AgentItem::Result(json!({"task": {"id": "t1", "status": {"state": "TASK_STATE_WORKING"}}})))
-            .unwrap();
+        let mut t = StreamTracker::new(
+            "a",
+            Mode::Blocking {
+                task_result_ends: true,
+            },
+            Some("t1".into()),
+            None,
+            None,
+        );
+        t.on_item(AgentItem::Result(
+            json!({"task": {"id": "t1", "status": {"state": "TASK_STATE_WORKING"}}}),
+        ))
+        .unwrap();
         assert!(t.is_finished());
     }
 
@@ -502,7 +558,10 @@ mod tests {
         let mut t = StreamTracker::new("a", Mode::Immediate, Some("t1".into()), None, None);
         t.on_item(status("t1", "TASK_STATE_SUBMITTED")).unwrap();
         assert!(t.is_finished());
-        assert_eq!(t.outcome().unwrap()["task"]["status"]["state"], "TASK_STATE_SUBMITTED");
+        assert_eq!(
+            t.outcome().unwrap()["task"]["status"]["state"],
+            "TASK_STATE_SUBMITTED"
+        );
     }
 
     #[test]
@@ -516,12 +575,20 @@ mod tests {
 
     #[test]
     fn garbage_is_reported_not_relayed() {
-        assert_eq!(decode_reply("a", b"\xff\xfe").unwrap_err().kind, ErrorKind::InvalidAgentResponse);
-        assert_eq!(decode_reply("a", b"{}").unwrap_err().kind, ErrorKind::InvalidAgentResponse);
+        assert_eq!(
+            decode_reply("a", b"\xff\xfe").unwrap_err().kind,
+            ErrorKind::InvalidAgentResponse
+        );
+        assert_eq!(
+            decode_reply("a", b"{}").unwrap_err().kind,
+            ErrorKind::InvalidAgentResponse
+        );
         let mut t = StreamTracker::new("a", Mode::Stream, None, None, None);
         let err = t.on_item(AgentItem::Result(json!([1, 2]))).unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidAgentResponse);
-        let err = t.on_item(AgentItem::Result(json!({"statusUpdate": 5}))).unwrap_err();
+        let err = t
+            .on_item(AgentItem::Result(json!({"statusUpdate": 5})))
+            .unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidAgentResponse);
     }
 
@@ -537,7 +604,10 @@ mod tests {
     fn unary_task_results_are_normalised() {
         let bare = json!({"id": "t", "status": {"state": "TASK_STATE_WORKING"}});
         assert_eq!(task_result("a", "t", bare.clone()).unwrap(), bare);
-        assert_eq!(task_result("a", "t", json!({"task": bare.clone()})).unwrap(), bare);
+        assert_eq!(
+            task_result("a", "t", json!({"task": bare.clone()})).unwrap(),
+            bare
+        );
         let from_status = task_result(
             "a",
             "t",

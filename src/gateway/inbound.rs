@@ -14,7 +14,11 @@ pub struct GatewayInbound {
 }
 
 impl GatewayInbound {
-    pub fn new(router: Arc<ReplyRouter>, index: Arc<Index>, reply_prefix: String) -> GatewayInbound {
+    pub fn new(
+        router: Arc<ReplyRouter>,
+        index: Arc<Index>,
+        reply_prefix: String,
+    ) -> GatewayInbound {
         GatewayInbound {
             router,
             index,

@@ -23,10 +23,12 @@ use super::cards::public_base;
 use super::error::{ErrorKind, GatewayError};
 use super::exchange::{AgentItem, Mode, StreamTracker, decode_reply, task_result};
 use super::respond::{rpc_error, rpc_success};
+use crate::a2a::Method;
 use crate::a2a::card::{ServedInterface, served_card};
 use crate::a2a::jsonrpc::{self, RequestId};
-use crate::a2a::types::{GetTaskRequest, ListTasksRequest, SendMessageRequest, TaskIdRequest, TaskState};
-use crate::a2a::Method;
+use crate::a2a::types::{
+    GetTaskRequest, ListTasksRequest, SendMessageRequest, TaskIdRequest, TaskState,
+};
 use crate::mqtt::{AgentAddr, Exchange, OutboundRequest, Reply, RequestError};
 use crate::registry::{AgentEntry, Liveness};
 
@@ -59,7 +61,10 @@ pub async fn handle(
                 &id,
                 &GatewayError::new(
                     ErrorKind::MethodNotFound,
-                    format!("method {shown:?} is not an A2A v1.0 method (expected one of {})", known.join(", ")),
+                    format!(
+                        "method {shown:?} is not an A2A v1.0 method (expected one of {})",
+                        known.join(", ")
+                    ),
                 ),
             );
         }
@@ -100,7 +105,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 fn typed_params<T: DeserializeOwned>(method: Method, params: &Value) -> Result<T, GatewayError> {
     serde_path_to_error::deserialize(params).map_err(|e| {
         let path = e.path().to_string();
-        let at = if path == "." { String::new() } else { format!(" at `{path}`") };
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
         GatewayError::new(
             ErrorKind::InvalidParams,
             format!("invalid {method} params{at}: {}", e.inner()),
@@ -116,7 +125,10 @@ fn params_value(params: Option<&RawValue>) -> Value {
 
 fn require_non_empty(value: &str, what: &str) -> Result<(), GatewayError> {
     if value.is_empty() {
-        Err(GatewayError::new(ErrorKind::InvalidParams, format!("{what} must not be empty")))
+        Err(GatewayError::new(
+            ErrorKind::InvalidParams,
+            format!("{what} must not be empty"),
+        ))
     } else {
         Ok(())
     }
@@ -165,7 +177,9 @@ fn prepare_send(method: Method, params: Option<&RawValue>) -> Result<PreparedSen
     let message = params
         .get_mut("message")
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| GatewayError::new(ErrorKind::InvalidParams, "params.message must be an object"))?;
+        .ok_or_else(|| {
+            GatewayError::new(ErrorKind::InvalidParams, "params.message must be an object")
+        })?;
     // One spelling on the wire, whichever the client used.
     message.remove("task_id");
     message.remove("context_id");
@@ -204,7 +218,10 @@ impl Call {
         headers: &HeaderMap,
     ) -> Result<Call, GatewayError> {
         let addr = AgentAddr::new(org, unit, agent).map_err(|e| {
-            GatewayError::new(ErrorKind::InvalidParams, format!("invalid agent address in the URL: {e}"))
+            GatewayError::new(
+                ErrorKind::InvalidParams,
+                format!("invalid agent address in the URL: {e}"),
+            )
         })?;
         let base_url = public_base(&state.config().http, headers);
         Ok(Call {
@@ -221,7 +238,10 @@ impl Call {
         let entry = self.state.index().get(&self.addr).ok_or_else(|| {
             GatewayError::new(
                 ErrorKind::AgentNotFound,
-                format!("no agent {} is registered (no valid card on its discovery topic)", self.agent),
+                format!(
+                    "no agent {} is registered (no valid card on its discovery topic)",
+                    self.agent
+                ),
             )
             .with("agent", &self.agent)
         })?;
@@ -229,7 +249,10 @@ impl Call {
             let source = entry.status_source.as_deref().unwrap_or("agent");
             return Err(GatewayError::new(
                 ErrorKind::AgentOffline,
-                format!("agent {} is offline (reported by {source}); try again when it is back", self.agent),
+                format!(
+                    "agent {} is offline (reported by {source}); try again when it is back",
+                    self.agent
+                ),
             )
             .with("agent", &self.agent)
             .with("statusSource", source));
@@ -237,12 +260,19 @@ impl Call {
         Ok(entry)
     }
 
-    async fn dispatch(self, method: Method, params: Option<&RawValue>) -> Result<Response, GatewayError> {
+    async fn dispatch(
+        self,
+        method: Method,
+        params: Option<&RawValue>,
+    ) -> Result<Response, GatewayError> {
         let entry = self.entry()?;
         if method.is_streaming() && !entry.streaming {
             return Err(GatewayError::new(
                 ErrorKind::UnsupportedOperation,
-                format!("agent {} does not support streaming (its card says capabilities.streaming is not true)", self.agent),
+                format!(
+                    "agent {} does not support streaming (its card says capabilities.streaming is not true)",
+                    self.agent
+                ),
             ));
         }
         match method {
@@ -271,7 +301,10 @@ impl Call {
                 if !result.get("tasks").is_some_and(Value::is_array) {
                     return Err(GatewayError::new(
                         ErrorKind::InvalidAgentResponse,
-                        format!("agent {} answered ListTasks without a \"tasks\" array", self.agent),
+                        format!(
+                            "agent {} answered ListTasks without a \"tasks\" array",
+                            self.agent
+                        ),
                     ));
                 }
                 Ok(rpc_success(&self.id, &result.to_string()))
@@ -280,7 +313,8 @@ impl Call {
                 let p = params_value(params);
                 let typed: TaskIdRequest = typed_params(method, &p)?;
                 require_non_empty(&typed.id, "params.id")?;
-                let tracker = StreamTracker::new(&self.agent, Mode::Stream, Some(typed.id), None, None);
+                let tracker =
+                    StreamTracker::new(&self.agent, Mode::Stream, Some(typed.id), None, None);
                 self.stream(method, &p, tracker).await
             }
             Method::GetExtendedAgentCard => {
@@ -289,7 +323,10 @@ impl Call {
                 if !result.is_object() {
                     return Err(GatewayError::new(
                         ErrorKind::InvalidAgentResponse,
-                        format!("agent {} answered GetExtendedAgentCard with something that is not a card", self.agent),
+                        format!(
+                            "agent {} answered GetExtendedAgentCard with something that is not a card",
+                            self.agent
+                        ),
                     ));
                 }
                 let card = served_card(&result, &self.interfaces());
@@ -368,7 +405,11 @@ impl Call {
         }
     }
 
-    async fn recover(&self, tracker: &mut StreamTracker, idle: Duration) -> Result<Vec<Value>, GatewayError> {
+    async fn recover(
+        &self,
+        tracker: &mut StreamTracker,
+        idle: Duration,
+    ) -> Result<Vec<Value>, GatewayError> {
         let idle_error = GatewayError::from_request(&self.agent, RequestError::StreamIdle { idle });
         let Some(task_id) = tracker.task_id().map(str::to_owned) else {
             return Err(idle_error);
@@ -385,10 +426,7 @@ impl Call {
             .and_then(TaskState::parse);
         match state {
             Some(s) if s.ends_stream() => Ok(tracker.recover_with(task)),
-            other => Err(idle_error.with(
-                "taskState",
-                other.map_or("unknown", TaskState::as_str),
-            )),
+            other => Err(idle_error.with("taskState", other.map_or("unknown", TaskState::as_str))),
         }
     }
 
@@ -405,9 +443,19 @@ impl Call {
         let (mqtt_method, mode) = if prepared.return_immediately {
             (Method::SendMessage, Mode::Immediate)
         } else if entry.streaming {
-            (Method::SendStreamingMessage, Mode::Blocking { task_result_ends: false })
+            (
+                Method::SendStreamingMessage,
+                Mode::Blocking {
+                    task_result_ends: false,
+                },
+            )
         } else {
-            (Method::SendMessage, Mode::Blocking { task_result_ends: true })
+            (
+                Method::SendMessage,
+                Mode::Blocking {
+                    task_result_ends: true,
+                },
+            )
         };
         let mut tracker = StreamTracker::new(
             &self.agent,
@@ -421,7 +469,10 @@ impl Call {
             self.next_items(&mut exchange, &mut tracker).await?;
         }
         let mut outcome = tracker.outcome().ok_or_else(|| {
-            GatewayError::new(ErrorKind::InvalidAgentResponse, format!("agent {} ended without a result", self.agent))
+            GatewayError::new(
+                ErrorKind::InvalidAgentResponse,
+                format!("agent {} ended without a result", self.agent),
+            )
         })?;
         if let (Some(n), Some(task)) = (prepared.history_length, outcome.get_mut("task")) {
             trim_history(task, n);
@@ -444,7 +495,12 @@ impl Call {
 
     /// Streams the exchange as SSE. Failures before the first item are a plain
     /// JSON-RPC error response; later ones are the stream's last event.
-    async fn stream(self, method: Method, params: &Value, mut tracker: StreamTracker) -> Result<Response, GatewayError> {
+    async fn stream(
+        self,
+        method: Method,
+        params: &Value,
+        mut tracker: StreamTracker,
+    ) -> Result<Response, GatewayError> {
         let mut exchange = self.start(method, params).await?;
         let first = self.next_items(&mut exchange, &mut tracker).await?;
         let keepalive = Duration::from_secs(self.state.config().http.sse_keepalive_secs);
@@ -482,9 +538,10 @@ impl Call {
         response
             .headers_mut()
             .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         Ok(response)
     }
 
@@ -495,7 +552,9 @@ impl Call {
 
 /// Applies `historyLength` to a Task built by the gateway (0 removes history).
 fn trim_history(task: &mut Value, n: i32) {
-    let Some(obj) = task.as_object_mut() else { return };
+    let Some(obj) = task.as_object_mut() else {
+        return;
+    };
     if n <= 0 {
         obj.remove("history");
         return;
@@ -518,23 +577,37 @@ mod tests {
 
     #[test]
     fn new_tasks_get_minted_ids() {
-        let p = raw(json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}));
+        let p = raw(
+            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}),
+        );
         let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
-        assert_eq!(uuid::Uuid::parse_str(&prepared.task_id).unwrap().get_version_num(), 4);
+        assert_eq!(
+            uuid::Uuid::parse_str(&prepared.task_id)
+                .unwrap()
+                .get_version_num(),
+            4
+        );
         let ctx = prepared.context_id.clone().unwrap();
-        assert_eq!(prepared.params["message"]["taskId"], prepared.task_id.as_str());
+        assert_eq!(
+            prepared.params["message"]["taskId"],
+            prepared.task_id.as_str()
+        );
         assert_eq!(prepared.params["message"]["contextId"], ctx.as_str());
     }
 
     #[test]
     fn client_ids_are_kept_and_context_is_not_invented_for_continuations() {
-        let p = raw(json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "task_id": "t-1"}}));
+        let p = raw(
+            json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "task_id": "t-1"}}),
+        );
         let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
         assert_eq!(prepared.task_id, "t-1");
         assert_eq!(prepared.context_id, None);
         assert_eq!(prepared.params["message"]["taskId"], "t-1");
         assert!(prepared.params["message"].get("task_id").is_none());
-        let p = raw(json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "contextId": "c"}}));
+        let p = raw(
+            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "contextId": "c"}}),
+        );
         let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
         assert_eq!(prepared.context_id.as_deref(), Some("c"));
     }
@@ -543,10 +616,22 @@ mod tests {
     fn bad_params_name_the_field() {
         let cases = [
             (json!({}), "message"),
-            (json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{}]}}), "message.parts[0]"),
-            (json!({"message": {"messageId": "m", "role": "USER", "parts": [{"text": "x"}]}}), "message.role"),
-            (json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}), "at least one part"),
-            (json!({"message": {"messageId": "", "role": "ROLE_USER", "parts": [{"text": "x"}]}}), "messageId"),
+            (
+                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{}]}}),
+                "message.parts[0]",
+            ),
+            (
+                json!({"message": {"messageId": "m", "role": "USER", "parts": [{"text": "x"}]}}),
+                "message.role",
+            ),
+            (
+                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}),
+                "at least one part",
+            ),
+            (
+                json!({"message": {"messageId": "", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
+                "messageId",
+            ),
         ];
         for (params, needle) in cases {
             let p = raw(params.clone());
@@ -556,7 +641,9 @@ mod tests {
             assert_eq!(err.kind, ErrorKind::InvalidParams);
             assert!(err.message.contains(needle), "{params}: {}", err.message);
         }
-        let Err(err) = prepare_send(Method::SendMessage, None) else { panic!() };
+        let Err(err) = prepare_send(Method::SendMessage, None) else {
+            panic!()
+        };
         assert_eq!(err.kind, ErrorKind::InvalidParams);
     }
 

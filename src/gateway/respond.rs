@@ -77,7 +77,10 @@ fn grpc_status_name(status: StatusCode) -> &'static str {
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     let err = GatewayError::new(
         ErrorKind::MethodNotFound,
-        format!("no route for {}; agents live under /agents/{{org}}/{{unit}}/{{agent}}", uri.path()),
+        format!(
+            "no route for {}; agents live under /agents/{{org}}/{{unit}}/{{agent}}",
+            uri.path()
+        ),
     );
     let mut r = http_error(&err);
     *r.status_mut() = StatusCode::NOT_FOUND;

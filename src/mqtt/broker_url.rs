@@ -20,9 +20,7 @@ pub enum BrokerUrlError {
     NoScheme(String),
     #[error("broker URL scheme {0:?} is not supported; use mqtt:// (TCP) or mqtts:// (TLS)")]
     Scheme(String),
-    #[error(
-        "broker URL must not carry credentials; set mqtt.username and mqtt.password instead"
-    )]
+    #[error("broker URL must not carry credentials; set mqtt.username and mqtt.password instead")]
     Credentials,
     #[error("broker URL has no host")]
     NoHost,
@@ -135,6 +133,9 @@ mod tests {
             "mqtt://x/y".parse::<BrokerUrl>(),
             Err(BrokerUrlError::Trailing(_))
         ));
-        assert_eq!("mqtt://:1883".parse::<BrokerUrl>(), Err(BrokerUrlError::NoHost));
+        assert_eq!(
+            "mqtt://:1883".parse::<BrokerUrl>(),
+            Err(BrokerUrlError::NoHost)
+        );
     }
 }

@@ -221,8 +221,12 @@ mod tests {
         router.route(&reply("b", "to-b"));
         router.route(&reply("a", "to-a"));
         router.route(&reply("zzz", "nobody"));
-        let Some(Delivery::Reply(ra)) = a.recv().await else { panic!() };
-        let Some(Delivery::Reply(rb)) = b.recv().await else { panic!() };
+        let Some(Delivery::Reply(ra)) = a.recv().await else {
+            panic!()
+        };
+        let Some(Delivery::Reply(rb)) = b.recv().await else {
+            panic!()
+        };
         assert_eq!(&ra.payload[..], b"to-a");
         assert_eq!(&rb.payload[..], b"to-b");
         assert_eq!(rb.responder.as_deref(), Some("worker-2"));

@@ -25,8 +25,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{
-    Filter, LastWill, LastWillProperties, Packet, PublishProperties, Subscribe,
-    SubscribeReasonCode,
+    Filter, LastWill, LastWillProperties, Packet, PublishProperties, Subscribe, SubscribeReasonCode,
 };
 use rumqttc::v5::{AsyncClient, ClientError, Event, EventLoop, MqttOptions, Request};
 use rumqttc::{NetworkOptions, Outgoing, TlsConfiguration, Transport};
@@ -310,7 +309,13 @@ impl SessionHandle {
     pub fn try_publish(&self, msg: OutgoingMessage) -> Result<(), PublishError> {
         self.check(&msg)?;
         self.client
-            .try_publish_with_properties(msg.topic, msg.qos, msg.retain, msg.payload, msg.properties)
+            .try_publish_with_properties(
+                msg.topic,
+                msg.qos,
+                msg.retain,
+                msg.payload,
+                msg.properties,
+            )
             .map_err(|e| self.map_client_error(e))
     }
 
@@ -337,7 +342,8 @@ impl SessionHandle {
 
     fn map_client_error(&self, e: ClientError) -> PublishError {
         match e {
-            ClientError::TryRequest(Request::Publish(p)) | ClientError::Request(Request::Publish(p))
+            ClientError::TryRequest(Request::Publish(p))
+            | ClientError::Request(Request::Publish(p))
                 if self.is_up() =>
             {
                 // rumqttc returns the request itself both for a full queue and for an
@@ -369,8 +375,15 @@ pub struct MqttSession {
 impl MqttSession {
     /// Starts the owner task. Returns at once; the connection is made in the
     /// background (see [`SessionHandle::wait_up`]).
-    pub fn start(opts: SessionOptions, inbound: Arc<dyn Inbound>) -> Result<MqttSession, SessionError> {
-        let mut mo = MqttOptions::new(opts.client_id.clone(), opts.broker.host.clone(), opts.broker.port);
+    pub fn start(
+        opts: SessionOptions,
+        inbound: Arc<dyn Inbound>,
+    ) -> Result<MqttSession, SessionError> {
+        let mut mo = MqttOptions::new(
+            opts.client_id.clone(),
+            opts.broker.host.clone(),
+            opts.broker.port,
+        );
         mo.set_keep_alive(opts.keep_alive.max(Duration::from_secs(1)));
         mo.set_clean_start(true);
         mo.set_max_packet_size(Some(opts.max_packet_size));
@@ -386,9 +399,9 @@ impl MqttSession {
             mo.set_credentials(user.clone(), opts.password.clone().unwrap_or_default());
         }
         if opts.broker.tls {
-            mo.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(
-                tls_config(&opts.tls)?,
-            ))));
+            mo.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::new(tls_config(&opts.tls)?),
+            )));
         }
         if let Some(will) = &opts.last_will {
             let props = LastWillProperties {
@@ -531,7 +544,10 @@ async fn own_event_loop(
                     // queued request goes out (pending requests are sent first).
                     eventloop
                         .pending
-                        .push_front(Request::Subscribe(Subscribe::new_many(filters.clone(), None)));
+                        .push_front(Request::Subscribe(Subscribe::new_many(
+                            filters.clone(),
+                            None,
+                        )));
                     awaiting_suback = true;
                 }
             }
@@ -669,7 +685,9 @@ mod tests {
     fn size_estimate_covers_properties() {
         let mut m = OutgoingMessage::new("t", vec![0u8; 100]);
         let base = m.encoded_size();
-        m.properties.user_properties.push(("k".into(), "v".repeat(50)));
+        m.properties
+            .user_properties
+            .push(("k".into(), "v".repeat(50)));
         assert!(m.encoded_size() >= base + 51);
     }
 

@@ -112,6 +112,14 @@ impl AgentAddr {
     }
 }
 
+impl std::str::FromStr for AgentAddr {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<AgentAddr, IdError> {
+        AgentAddr::parse(s)
+    }
+}
+
 impl fmt::Display for AgentAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}/{}", self.org, self.unit, self.agent)
@@ -244,8 +252,14 @@ mod tests {
     fn filter_matching() {
         assert!(filter_matches(ALL_DISCOVERY, "$a2a/v1/discovery/o/u/a"));
         assert!(!filter_matches(ALL_DISCOVERY, "$a2a/v1/discovery/o/u"));
-        assert!(filter_matches("$a2a/v1/reply/g/u/i/#", "$a2a/v1/reply/g/u/i/x"));
-        assert!(filter_matches("$a2a/v1/reply/g/u/i/#", "$a2a/v1/reply/g/u/i"));
+        assert!(filter_matches(
+            "$a2a/v1/reply/g/u/i/#",
+            "$a2a/v1/reply/g/u/i/x"
+        ));
+        assert!(filter_matches(
+            "$a2a/v1/reply/g/u/i/#",
+            "$a2a/v1/reply/g/u/i"
+        ));
         assert!(!filter_matches("#", "$a2a/v1/x"));
         assert!(!filter_matches("+/v1/x", "$a2a/v1/x"));
         assert!(filter_matches("a/+/c", "a/b/c"));

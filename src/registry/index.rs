@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::a2a::card;
 use crate::mqtt::topics::parse_discovery_topic;
-use crate::mqtt::{AgentAddr, PublishProperties, STATUS_PROPERTY, STATUS_SOURCE_PROPERTY, user_property};
+use crate::mqtt::{
+    AgentAddr, PublishProperties, STATUS_PROPERTY, STATUS_SOURCE_PROPERTY, user_property,
+};
 
 /// Liveness from the card's `a2a-status` user property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +69,10 @@ pub enum Applied {
     /// Empty payload for an agent that was not indexed.
     NothingToRemove,
     /// Refused; the reason is logged once per distinct payload.
-    Rejected { topic: String, reason: String },
+    Rejected {
+        topic: String,
+        reason: String,
+    },
 }
 
 /// Why a card was last refused on a topic.
@@ -109,12 +114,7 @@ impl Index {
     }
 
     /// Applies one retained discovery message.
-    pub fn apply(
-        &self,
-        topic: &str,
-        payload: &[u8],
-        props: Option<&PublishProperties>,
-    ) -> Applied {
+    pub fn apply(&self, topic: &str, payload: &[u8], props: Option<&PublishProperties>) -> Applied {
         self.last_message_ms
             .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
         let quiet = !self.synced.load(Ordering::Relaxed);
@@ -264,7 +264,12 @@ impl Index {
         let total = entries.len();
         drop(entries);
         self.synced.store(true, Ordering::Relaxed);
-        tracing::info!(agents = total, purged, generation, "discovery index in sync with the broker");
+        tracing::info!(
+            agents = total,
+            purged,
+            generation,
+            "discovery index in sync with the broker"
+        );
         purged
     }
 
@@ -321,11 +326,17 @@ mod tests {
     fn register_update_unregister() {
         let idx = Index::new(65536);
         let addr = AgentAddr::parse("acme/plant/echo").unwrap();
-        assert_eq!(idx.apply(T, &card("A"), Some(&status("online", "agent"))), Applied::Registered(addr.clone()));
+        assert_eq!(
+            idx.apply(T, &card("A"), Some(&status("online", "agent"))),
+            Applied::Registered(addr.clone())
+        );
         let first = idx.get(&addr).unwrap();
         assert_eq!(first.status, Liveness::Online);
         assert_eq!(first.status_source.as_deref(), Some("agent"));
-        assert_eq!(idx.apply(T, &card("B"), Some(&status("offline", "lwt"))), Applied::Updated(addr.clone()));
+        assert_eq!(
+            idx.apply(T, &card("B"), Some(&status("offline", "lwt"))),
+            Applied::Updated(addr.clone())
+        );
         let second = idx.get(&addr).unwrap();
         assert_eq!(second.name, "B");
         assert_eq!(second.status, Liveness::Offline);
@@ -365,7 +376,9 @@ mod tests {
     fn missing_status_is_unknown_and_odd_sources_are_dropped() {
         let idx = Index::new(65536);
         idx.apply(T, &card("A"), Some(&status("sleepy", "martians")));
-        let e = idx.get(&AgentAddr::parse("acme/plant/echo").unwrap()).unwrap();
+        let e = idx
+            .get(&AgentAddr::parse("acme/plant/echo").unwrap())
+            .unwrap();
         assert_eq!(e.status, Liveness::Unknown);
         assert_eq!(e.status_source, None);
     }
@@ -392,6 +405,8 @@ mod tests {
     #[test]
     fn oversize_cards_are_refused() {
         let idx = Index::new(100);
-        assert!(matches!(idx.apply(T, &card("A"), None), Applied::Rejected { reason, .. } if reason.contains("limit")));
+        assert!(
+            matches!(idx.apply(T, &card("A"), None), Applied::Rejected { reason, .. } if reason.contains("limit"))
+        );
     }
 }

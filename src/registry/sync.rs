@@ -71,7 +71,8 @@ async fn sync_once(
     timing: &SyncTiming,
     generation: u64,
 ) -> bool {
-    let still_same = || matches!(session.state(), SessionState::Up { generation: g } if g == generation);
+    let still_same =
+        || matches!(session.state(), SessionState::Up { generation: g } if g == generation);
     let correlation = Bytes::from(format!("sync-{}", uuid::Uuid::new_v4().simple()));
     let mut waiter = router.register(correlation.clone());
     let marker = OutgoingMessage {

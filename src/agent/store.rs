@@ -1,0 +1,557 @@
+//! In-memory task store of an SDK agent: current state of each task, the message
+//! ids already processed (for retry deduplication), and a broadcast of live
+//! updates for streams and subscriptions.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::a2a::types::{
+    Artifact, ListTasksRequest, ListTasksResponse, Message, StreamResponse, Task,
+    TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent,
+};
+
+/// Live updates buffered per task for slow subscribers; a subscriber that falls
+/// further behind gets a status snapshot instead of the missed events.
+const UPDATE_BUFFER: usize = 256;
+
+struct Record {
+    task: Task,
+    seen_messages: HashSet<String>,
+    updates: broadcast::Sender<StreamResponse>,
+    cancel: CancellationToken,
+    /// Monotonic counter of the last change, for ordering and eviction.
+    touched: u64,
+}
+
+impl Record {
+    fn set_status(&mut self, status: TaskStatus, touched: u64) -> bool {
+        if self.task.status.state.is_terminal() {
+            return false;
+        }
+        if let Some(old) = self.task.status.message.take() {
+            self.task.history.get_or_insert_with(Vec::new).push(old);
+        }
+        self.task.status = status.clone();
+        self.touched = touched;
+        let _ = self
+            .updates
+            .send(StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
+                task_id: self.task.id.clone(),
+                context_id: self.task.context_id.clone(),
+                status,
+                metadata: None,
+            }));
+        true
+    }
+}
+
+/// Why a task could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("task {0} already exists")]
+    Exists(String),
+    #[error("the agent holds {0} unfinished tasks, its limit; try again later")]
+    Full(usize),
+}
+
+/// What a SendMessage finds for its `Task.id`.
+pub enum Lookup {
+    New,
+    /// The same message again: a retry. Answer with the existing state.
+    Retry,
+    /// A new message for an existing task.
+    FollowUp(TaskState),
+    /// The message's `contextId` differs from the task's.
+    ContextMismatch {
+        stored: String,
+    },
+}
+
+/// The store. All operations are short and synchronous under one lock.
+pub struct TaskStore {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+struct Inner {
+    records: HashMap<String, Record>,
+    clock: u64,
+}
+
+/// A live view of one task: its state when subscribed, then every change.
+pub struct Subscription {
+    pub snapshot: Task,
+    pub updates: broadcast::Receiver<StreamResponse>,
+}
+
+impl TaskStore {
+    /// A store holding at most `capacity` tasks (finished ones are evicted first).
+    pub fn new(capacity: usize) -> TaskStore {
+        TaskStore {
+            inner: Mutex::new(Inner {
+                records: HashMap::new(),
+                clock: 0,
+            }),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Classifies an incoming message for `task_id`.
+    pub fn lookup(&self, task_id: &str, message: &Message) -> Lookup {
+        let inner = self.lock();
+        let Some(rec) = inner.records.get(task_id) else {
+            return Lookup::New;
+        };
+        if let Some(ctx) = message.context_id.as_deref().filter(|c| !c.is_empty())
+            && ctx != rec.task.context_id
+        {
+            return Lookup::ContextMismatch {
+                stored: rec.task.context_id.clone(),
+            };
+        }
+        if rec.seen_messages.contains(&message.message_id) {
+            Lookup::Retry
+        } else {
+            Lookup::FollowUp(rec.task.status.state)
+        }
+    }
+
+    /// Creates a SUBMITTED task whose history starts with `message`, and
+    /// subscribes to it before anyone can change it.
+    pub fn create(
+        &self,
+        task_id: &str,
+        context_id: &str,
+        message: Message,
+    ) -> Result<(Subscription, CancellationToken), StoreError> {
+        let mut inner = self.lock();
+        if inner.records.contains_key(task_id) {
+            return Err(StoreError::Exists(task_id.to_owned()));
+        }
+        if inner.records.len() >= self.capacity && !evict_one(&mut inner.records) {
+            return Err(StoreError::Full(self.capacity));
+        }
+        inner.clock += 1;
+        let touched = inner.clock;
+        let mut seen_messages = HashSet::new();
+        seen_messages.insert(message.message_id.clone());
+        let task = Task {
+            id: task_id.to_owned(),
+            context_id: context_id.to_owned(),
+            status: TaskStatus::now(TaskState::Submitted, None),
+            artifacts: None,
+            history: Some(vec![message]),
+            metadata: None,
+        };
+        let (updates, rx) = broadcast::channel(UPDATE_BUFFER);
+        let cancel = CancellationToken::new();
+        inner.records.insert(
+            task_id.to_owned(),
+            Record {
+                task: task.clone(),
+                seen_messages,
+                updates,
+                cancel: cancel.clone(),
+                touched,
+            },
+        );
+        Ok((
+            Subscription {
+                snapshot: task,
+                updates: rx,
+            },
+            cancel,
+        ))
+    }
+
+    /// Records a follow-up message on an interrupted task, sets it WORKING again
+    /// and subscribes. Returns `None` if the task vanished.
+    pub fn follow_up(
+        &self,
+        task_id: &str,
+        message: Message,
+    ) -> Option<(Subscription, CancellationToken)> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let touched = inner.clock;
+        let rec = inner.records.get_mut(task_id)?;
+        rec.seen_messages.insert(message.message_id.clone());
+        rec.task.history.get_or_insert_with(Vec::new).push(message);
+        rec.set_status(TaskStatus::now(TaskState::Working, None), touched);
+        Some((
+            Subscription {
+                snapshot: rec.task.clone(),
+                updates: rec.updates.subscribe(),
+            },
+            rec.cancel.clone(),
+        ))
+    }
+
+    /// The current state of a task.
+    pub fn get(&self, task_id: &str) -> Option<Task> {
+        self.lock().records.get(task_id).map(|r| r.task.clone())
+    }
+
+    /// A snapshot plus live updates, taken atomically.
+    pub fn subscribe(&self, task_id: &str) -> Option<Subscription> {
+        let inner = self.lock();
+        let rec = inner.records.get(task_id)?;
+        Some(Subscription {
+            snapshot: rec.task.clone(),
+            updates: rec.updates.subscribe(),
+        })
+    }
+
+    /// The cancellation token of a task.
+    pub fn cancel_token(&self, task_id: &str) -> Option<CancellationToken> {
+        self.lock().records.get(task_id).map(|r| r.cancel.clone())
+    }
+
+    /// Sets a new status and broadcasts it. A final task does not change any
+    /// more: returns `false` then (and for unknown tasks).
+    pub fn set_status(&self, task_id: &str, status: TaskStatus) -> bool {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let touched = inner.clock;
+        match inner.records.get_mut(task_id) {
+            Some(rec) => rec.set_status(status, touched),
+            None => false,
+        }
+    }
+
+    /// Sets a new status unless the task is in `state` already.
+    pub fn set_status_unless(&self, task_id: &str, unless: TaskState, status: TaskStatus) -> bool {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let touched = inner.clock;
+        match inner.records.get_mut(task_id) {
+            Some(rec) if rec.task.status.state != unless => rec.set_status(status, touched),
+            _ => false,
+        }
+    }
+
+    /// Adds or extends an artifact and broadcasts it. Ignored on final tasks.
+    pub fn add_artifact(
+        &self,
+        task_id: &str,
+        artifact: Artifact,
+        append: bool,
+        last_chunk: bool,
+    ) -> bool {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let touched = inner.clock;
+        let Some(rec) = inner.records.get_mut(task_id) else {
+            return false;
+        };
+        if rec.task.status.state.is_terminal() {
+            return false;
+        }
+        let list = rec.task.artifacts.get_or_insert_with(Vec::new);
+        match list
+            .iter_mut()
+            .find(|a| a.artifact_id == artifact.artifact_id)
+        {
+            Some(existing) if append => existing.parts.extend(artifact.parts.iter().cloned()),
+            Some(existing) => *existing = artifact.clone(),
+            None => list.push(artifact.clone()),
+        }
+        rec.touched = touched;
+        let _ = rec
+            .updates
+            .send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
+                task_id: rec.task.id.clone(),
+                context_id: rec.task.context_id.clone(),
+                artifact,
+                append,
+                last_chunk,
+                metadata: None,
+            }));
+        true
+    }
+
+    /// Tasks not yet final.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.lock()
+            .records
+            .values()
+            .filter(|r| !r.task.status.state.is_terminal())
+            .map(|r| r.task.id.clone())
+            .collect()
+    }
+
+    /// ListTasks: filter, newest change first, cursor pagination.
+    pub fn list(&self, req: &ListTasksRequest) -> Result<ListTasksResponse, String> {
+        let page_size = match req.page_size {
+            None | Some(0) => 50,
+            Some(n) if (1..=100).contains(&n) => n as usize,
+            Some(n) => return Err(format!("pageSize must be between 1 and 100, got {n}")),
+        };
+        let after: Option<u64> = match req.page_token.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| format!("pageToken {t:?} is not one this agent issued"))?,
+            ),
+        };
+        let inner = self.lock();
+        let mut matching: Vec<&Record> = inner
+            .records
+            .values()
+            .filter(|r| {
+                req.context_id
+                    .as_deref()
+                    .is_none_or(|c| r.task.context_id == c)
+            })
+            .filter(|r| req.status.is_none_or(|s| r.task.status.state == s))
+            .filter(|r| {
+                req.status_timestamp_after.as_deref().is_none_or(|after| {
+                    r.task
+                        .status
+                        .timestamp
+                        .as_deref()
+                        .is_some_and(|ts| ts > after)
+                })
+            })
+            .collect();
+        matching.sort_by_key(|r| std::cmp::Reverse(r.touched));
+        let total = matching.len();
+        let start = match after {
+            None => 0,
+            Some(cursor) => matching
+                .iter()
+                .position(|r| r.touched < cursor)
+                .unwrap_or(total),
+        };
+        let page: Vec<&Record> = matching
+            .iter()
+            .skip(start)
+            .take(page_size)
+            .copied()
+            .collect();
+        let next = if start + page.len() < total {
+            page.last()
+                .map(|r| r.touched.to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let include_artifacts = req.include_artifacts.unwrap_or(false);
+        let tasks = page
+            .into_iter()
+            .map(|r| {
+                let mut t = r.task.clone();
+                if !include_artifacts {
+                    t.artifacts = None;
+                }
+                apply_history_length(&mut t, req.history_length);
+                t
+            })
+            .collect();
+        Ok(ListTasksResponse {
+            tasks,
+            next_page_token: next,
+            page_size: page_size as i32,
+            total_size: total as i32,
+        })
+    }
+}
+
+/// Drops the least recently changed final task. False if every task is live.
+fn evict_one(records: &mut HashMap<String, Record>) -> bool {
+    let victim = records
+        .values()
+        .filter(|r| r.task.status.state.is_terminal())
+        .min_by_key(|r| r.touched)
+        .map(|r| r.task.id.clone());
+    match victim {
+        Some(id) => records.remove(&id).is_some(),
+        None => false,
+    }
+}
+
+/// `historyLength` semantics: unset keeps all, 0 drops it, n keeps the last n.
+pub fn apply_history_length(task: &mut Task, history_length: Option<i32>) {
+    match history_length {
+        None => {}
+        Some(n) if n <= 0 => task.history = None,
+        Some(n) => {
+            if let Some(h) = task.history.as_mut() {
+                let keep = n as usize;
+                if h.len() > keep {
+                    h.drain(..h.len() - keep);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::a2a::types::Part;
+
+    fn msg(id: &str) -> Message {
+        Message {
+            message_id: id.into(),
+            ..Message::user_text("hi")
+        }
+    }
+
+    #[test]
+    fn dedup_by_message_and_context_check() {
+        let store = TaskStore::new(10);
+        assert!(matches!(store.lookup("t", &msg("m1")), Lookup::New));
+        store.create("t", "c", msg("m1")).unwrap();
+        assert!(matches!(store.lookup("t", &msg("m1")), Lookup::Retry));
+        assert!(matches!(
+            store.lookup("t", &msg("m2")),
+            Lookup::FollowUp(TaskState::Submitted)
+        ));
+        let mut other_ctx = msg("m3");
+        other_ctx.context_id = Some("other".into());
+        assert!(matches!(
+            store.lookup("t", &other_ctx),
+            Lookup::ContextMismatch { .. }
+        ));
+        assert!(matches!(
+            store.create("t", "c", msg("m1")),
+            Err(StoreError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn updates_are_broadcast_and_final_tasks_freeze() {
+        let store = TaskStore::new(10);
+        let (mut sub, _cancel) = store.create("t", "c", msg("m")).unwrap();
+        assert_eq!(sub.snapshot.status.state, TaskState::Submitted);
+        assert!(store.set_status(
+            "t",
+            TaskStatus::now(TaskState::Working, Some(Message::agent_text("50%")))
+        ));
+        let art = Artifact {
+            artifact_id: "a".into(),
+            name: None,
+            description: None,
+            parts: vec![Part::text("x")],
+            metadata: None,
+            extensions: vec![],
+        };
+        assert!(store.add_artifact("t", art.clone(), false, false));
+        assert!(store.add_artifact("t", art.clone(), true, true));
+        assert!(store.set_status("t", TaskStatus::now(TaskState::Completed, None)));
+        assert!(!store.set_status("t", TaskStatus::now(TaskState::Working, None)));
+        assert!(!store.add_artifact("t", art, false, false));
+        let kinds: Vec<&str> = std::iter::from_fn(|| sub.updates.try_recv().ok())
+            .map(|u| match u {
+                StreamResponse::StatusUpdate(_) => "status",
+                StreamResponse::ArtifactUpdate(_) => "artifact",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["status", "artifact", "artifact", "status"]);
+        let task = store.get("t").unwrap();
+        assert_eq!(task.artifacts.unwrap()[0].parts.len(), 2);
+        assert_eq!(
+            task.history.unwrap().len(),
+            2,
+            "the replaced progress message moved to history"
+        );
+    }
+
+    #[test]
+    fn capacity_evicts_final_tasks_first() {
+        let store = TaskStore::new(2);
+        store.create("a", "c", msg("1")).unwrap();
+        store.create("b", "c", msg("2")).unwrap();
+        assert!(matches!(
+            store.create("c", "c", msg("3")),
+            Err(StoreError::Full(2))
+        ));
+        store.set_status("a", TaskStatus::now(TaskState::Completed, None));
+        store.create("c", "c", msg("3")).unwrap();
+        assert!(store.get("a").is_none());
+        assert!(store.get("b").is_some());
+    }
+
+    #[test]
+    fn list_paginates_newest_first() {
+        let store = TaskStore::new(100);
+        for i in 0..5 {
+            store
+                .create(
+                    &format!("t{i}"),
+                    if i % 2 == 0 { "even" } else { "odd" },
+                    msg(&i.to_string()),
+                )
+                .unwrap();
+        }
+        let page1 = store
+            .list(&ListTasksRequest {
+                page_size: Some(2),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(page1.total_size, 5);
+        let ids: Vec<&str> = page1.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t4", "t3"]);
+        let page2 = store
+            .list(&ListTasksRequest {
+                page_size: Some(2),
+                page_token: Some(page1.next_page_token.clone()),
+                ..Default::default()
+            })
+            .unwrap();
+        let ids: Vec<&str> = page2.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t2", "t1"]);
+        let page3 = store
+            .list(&ListTasksRequest {
+                page_size: Some(2),
+                page_token: Some(page2.next_page_token),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(page3.tasks.len(), 1);
+        assert_eq!(page3.next_page_token, "");
+        let even = store
+            .list(&ListTasksRequest {
+                context_id: Some("even".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(even.total_size, 3);
+        assert!(even.tasks.iter().all(|t| t.artifacts.is_none()));
+        assert!(
+            store
+                .list(&ListTasksRequest {
+                    page_size: Some(1000),
+                    ..Default::default()
+                })
+                .is_err()
+        );
+        assert!(
+            store
+                .list(&ListTasksRequest {
+                    page_token: Some("zz".into()),
+                    ..Default::default()
+                })
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn history_length_semantics() {
+        let store = TaskStore::new(10);
+        store.create("t", "c", msg("m")).unwrap();
+        let mut t = store.get("t").unwrap();
+        apply_history_length(&mut t, Some(0));
+        assert!(t.history.is_none());
+    }
+}
