@@ -466,16 +466,19 @@ impl MqttSession {
     /// written, then stops the owner task.
     pub async fn shutdown(mut self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut finished = false;
         if self.handle.is_up() {
             let queued = tokio::time::timeout_at(deadline, self.handle.client.disconnect()).await;
             if matches!(queued, Ok(Ok(()))) {
                 if let Some(owner) = self.owner.as_mut() {
-                    let _ = tokio::time::timeout_at(deadline, owner).await;
+                    finished = tokio::time::timeout_at(deadline, owner).await.is_ok();
                 }
             }
         }
         self.stop.cancel();
-        if let Some(owner) = self.owner.take() {
+        if let Some(owner) = self.owner.take()
+            && !finished
+        {
             owner.abort();
             let _ = owner.await;
         }

@@ -1,0 +1,364 @@
+//! The discovery index and the served cards, over a real broker.
+
+mod common;
+
+use std::time::Duration;
+
+use a2a_mqtt_gateway::agent::samples;
+use common::*;
+use serde_json::{Value, json};
+
+async fn card_of(gw: &TestGateway, agent: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = http().get(format!(
+        "{}/.well-known/agent-card.json",
+        gw.agent_url(agent)
+    ));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn registered_agents_are_served_with_urls_rewritten_to_the_gateway() {
+    let broker = Broker::start();
+    let _agent = start_agent(
+        &broker,
+        "acme/plant1/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent("acme/plant1/echo", "online").await;
+
+    let (status, card) = card_of(&gw, "acme/plant1/echo", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(card["name"], "Echo");
+    let ifaces = card["supportedInterfaces"].as_array().unwrap();
+    assert_eq!(ifaces.len(), 1);
+    assert_eq!(
+        ifaces[0]["url"],
+        format!("{}/agents/acme/plant1/echo", gw.base)
+    );
+    assert_eq!(ifaces[0]["protocolBinding"], "JSONRPC");
+    assert_eq!(ifaces[0]["protocolVersion"], "1.0");
+
+    // Behind a proxy.
+    let (_, card) = card_of(
+        &gw,
+        "acme/plant1/echo",
+        &[
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "a2a.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        card["supportedInterfaces"][0]["url"],
+        "https://a2a.example.com/agents/acme/plant1/echo"
+    );
+
+    // Unknown agent: 404 with a google.rpc.Status body; hostile ids: 400.
+    let (status, body) = card_of(&gw, "acme/plant1/nobody", &[]).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["details"][0]["reason"], "AGENT_NOT_FOUND");
+    let r = http()
+        .get(format!(
+            "{}/agents/acme/plant%2B1/x/.well-known/agent-card.json",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn public_url_from_config_wins() {
+    let broker = Broker::start();
+    let _agent = start_agent(
+        &broker,
+        "acme/plant1/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let mut config = test_config(&broker);
+    config.http.public_url = Some("https://gw.example.org/a2a".into());
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent("acme/plant1/echo", "online").await;
+    let (_, card) = card_of(
+        &gw,
+        "acme/plant1/echo",
+        &[("X-Forwarded-Host", "ignored.example")],
+    )
+    .await;
+    assert_eq!(
+        card["supportedInterfaces"][0]["url"],
+        "https://gw.example.org/a2a/agents/acme/plant1/echo"
+    );
+}
+
+#[tokio::test]
+async fn updates_replace_and_empty_retained_unregisters() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    let raw = RawClient::connect(&broker, "test/raw/publisher", &[]).await;
+    let topic = "$a2a/v1/discovery/acme/line/robot";
+
+    raw.publish_retained(
+        topic,
+        card_json("Robot", true).to_string(),
+        &[("a2a-status", "online"), ("a2a-status-source", "agent")],
+    )
+    .await;
+    gw.wait_agent("acme/line/robot", "online").await;
+    let first_seen = gw
+        .state
+        .index()
+        .get(&"acme/line/robot".parse().unwrap())
+        .unwrap()
+        .first_seen;
+
+    raw.publish_retained(
+        topic,
+        card_json("Robot v2", true).to_string(),
+        &[("a2a-status", "online")],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, card) = card_of(&gw, "acme/line/robot", &[]).await;
+        if card["name"] == "Robot v2" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "update not applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let entry = gw
+        .state
+        .index()
+        .get(&"acme/line/robot".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        entry.first_seen, first_seen,
+        "first_seen kept across updates"
+    );
+    assert!(entry.last_seen >= first_seen);
+
+    raw.publish_retained(topic, Vec::<u8>::new(), &[]).await;
+    gw.wait_agent_gone("acme/line/robot").await;
+    let (status, _) = card_of(&gw, "acme/line/robot", &[]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_killed_agent_is_marked_offline_by_its_will_and_fails_fast() {
+    let broker = Broker::start();
+    let agent = start_agent(
+        &broker,
+        "acme/plant1/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let mut config = test_config(&broker);
+    config.requests.reply_first_timeout_ms = 15_000; // the profile default
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent("acme/plant1/echo", "online").await;
+
+    agent.abort().await; // connection dropped without DISCONNECT
+    gw.wait_agent("acme/plant1/echo", "offline").await;
+    let entry = gw
+        .state
+        .index()
+        .get(&"acme/plant1/echo".parse().unwrap())
+        .unwrap();
+    assert_eq!(entry.status_source.as_deref(), Some("lwt"));
+
+    let started = std::time::Instant::now();
+    let r = rpc(
+        &gw.agent_url("acme/plant1/echo"),
+        &request(json!(1), "SendMessage", send_params("hi")),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -31002, "{r}");
+    assert_eq!(r["error"]["data"][0]["reason"], "AGENT_OFFLINE");
+    assert!(r["error"]["message"].as_str().unwrap().contains("offline"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed at once, not after 15 s"
+    );
+    // The card is still served (it is registered, just offline).
+    let (status, _) = card_of(&gw, "acme/plant1/echo", &[]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_republishes_the_card_offline() {
+    let broker = Broker::start();
+    let agent = start_agent(
+        &broker,
+        "acme/plant1/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent("acme/plant1/echo", "online").await;
+    agent.shutdown().await;
+    gw.wait_agent("acme/plant1/echo", "offline").await;
+    let entry = gw
+        .state
+        .index()
+        .get(&"acme/plant1/echo".parse().unwrap())
+        .unwrap();
+    assert_eq!(entry.status_source.as_deref(), Some("agent"), "not the LWT");
+}
+
+#[tokio::test]
+async fn invalid_cards_are_not_indexed_and_do_not_disturb_others() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    let raw = RawClient::connect(&broker, "test/raw/publisher", &[]).await;
+    raw.publish_retained(
+        "$a2a/v1/discovery/acme/line/good",
+        card_json("Good", false).to_string(),
+        &[],
+    )
+    .await;
+
+    let mut missing_name = card_json("X", false);
+    missing_name.as_object_mut().unwrap().remove("name");
+    let mut bad_interfaces = card_json("X", false);
+    bad_interfaces["supportedInterfaces"] = json!("mqtt://x");
+    let mut huge = card_json("X", false);
+    huge["description"] = json!("x".repeat(70 * 1024));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("notjson", b"{this is not json".to_vec(), "not valid JSON"),
+        ("array", b"[1,2,3]".to_vec(), "JSON object"),
+        (
+            "noname",
+            missing_name.to_string().into_bytes(),
+            "`name` is missing",
+        ),
+        (
+            "badifaces",
+            bad_interfaces.to_string().into_bytes(),
+            "supportedInterfaces",
+        ),
+        ("huge", huge.to_string().into_bytes(), "limit"),
+        (
+            "bad id!",
+            card_json("X", false).to_string().into_bytes(),
+            "outside",
+        ),
+    ];
+    for (id, payload, _) in &cases {
+        raw.publish_retained(
+            &format!("$a2a/v1/discovery/acme/line/{id}"),
+            payload.clone(),
+            &[],
+        )
+        .await;
+    }
+    // A card published after the bad ones is still indexed.
+    raw.publish_retained(
+        "$a2a/v1/discovery/acme/line/late",
+        card_json("Late", false).to_string(),
+        &[],
+    )
+    .await;
+    gw.wait_agent("acme/line/late", "unknown").await;
+    gw.wait_agent("acme/line/good", "unknown").await;
+    assert_eq!(gw.state.index().len(), 2);
+    for (id, _, reason) in &cases {
+        let topic = format!("$a2a/v1/discovery/acme/line/{id}");
+        let rejection = gw
+            .state
+            .index()
+            .rejection(&topic)
+            .unwrap_or_else(|| panic!("{id} not rejected"));
+        assert!(
+            rejection.reason.contains(reason),
+            "{id}: {}",
+            rejection.reason
+        );
+    }
+    let r = rpc(
+        &gw.agent_url("acme/line/notjson"),
+        &request(json!(1), "GetTask", json!({"id": "t"})),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -31001, "{r}");
+}
+
+#[tokio::test]
+async fn readiness_waits_for_the_retained_burst() {
+    let broker = Broker::start();
+    let raw = RawClient::connect(&broker, "test/raw/publisher", &[]).await;
+    for i in 0..500 {
+        raw.publish_retained(
+            &format!("$a2a/v1/discovery/fleet/u{}/agent{i}", i % 7),
+            card_json(&format!("Agent {i}"), false).to_string(),
+            &[("a2a-status", "online")],
+        )
+        .await;
+    }
+    // Let the broker store them all (our publishes are queued in order).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let gw = TestGateway::start(&broker).await; // returns once /readyz is 200
+    assert_eq!(
+        gw.state.index().len(),
+        500,
+        "ready only after the whole burst"
+    );
+    let ready: Value = http()
+        .get(format!("{}/readyz", gw.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["agents"], 500);
+    assert_eq!(ready["discovery"], "synced");
+    let health = http()
+        .get(format!("{}/healthz", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn discovery_filters_limit_what_is_indexed() {
+    let broker = Broker::start();
+    let raw = RawClient::connect(&broker, "test/raw/publisher", &[]).await;
+    raw.publish_retained(
+        "$a2a/v1/discovery/acme/u/a",
+        card_json("A", false).to_string(),
+        &[],
+    )
+    .await;
+    raw.publish_retained(
+        "$a2a/v1/discovery/other/u/b",
+        card_json("B", false).to_string(),
+        &[],
+    )
+    .await;
+    let mut config = test_config(&broker);
+    config.discovery.filters = vec!["$a2a/v1/discovery/acme/+/+".into()];
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent("acme/u/a", "unknown").await;
+    assert!(
+        gw.state
+            .index()
+            .get(&"other/u/b".parse().unwrap())
+            .is_none()
+    );
+    assert_eq!(gw.state.index().len(), 1);
+}

@@ -1,0 +1,237 @@
+//! Malformed input at the HTTP edge gets the right JSON-RPC error, never a hang.
+
+mod common;
+
+use a2a_mqtt_gateway::agent::samples;
+use common::*;
+use serde_json::{Value, json};
+
+const ECHO: &str = "acme/plant1/echo";
+
+async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let r = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn envelope_errors() {
+    let broker = Broker::start();
+    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(ECHO, "online").await;
+    let url = gw.agent_url(ECHO);
+
+    let cases: Vec<(&str, i64, Value)> = vec![
+        ("{\"jsonrpc\": \"2.0\", \"id\": 1, ", -32700, Value::Null),
+        ("not json at all", -32700, Value::Null),
+        (
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"GetTask\"}]",
+            -32600,
+            Value::Null,
+        ),
+        ("\"a string\"", -32600, Value::Null),
+        (
+            "{\"jsonrpc\":\"2.0\",\"method\":\"GetTask\"}",
+            -32600,
+            Value::Null,
+        ),
+        (
+            "{\"jsonrpc\":\"1.0\",\"id\":3,\"method\":\"GetTask\"}",
+            -32600,
+            json!(3),
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"message/sendd\"}",
+            -32601,
+            json!(4),
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"GetTask\",\"params\":{}}",
+            -32602,
+            json!(5),
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"GetTask\",\"params\":[\"x\"]}",
+            -32602,
+            json!(6),
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"SendMessage\",\"params\":{\"message\":{\"messageId\":\"m\",\"role\":\"ROLE_USER\",\"parts\":[{\"text\":\"a\",\"data\":{}}]}}}",
+            -32602,
+            json!("s"),
+        ),
+    ];
+    for (body, code, id) in cases {
+        let (status, r) = post_raw(&url, body.to_owned()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(r["error"]["code"], code, "{body} -> {r}");
+        assert_eq!(r["id"], id, "{body} -> {r}");
+        assert!(!r["error"]["message"].as_str().unwrap().is_empty());
+    }
+
+    // The batch error says why.
+    let (_, r) = post_raw(&url, "[]").await;
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("batch"),
+        "{r}"
+    );
+    // Bad params name the field.
+    let (_, r) = post_raw(
+        &url,
+        r#"{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"nope":1}]}}}"#,
+    )
+    .await;
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("message.parts[0]"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let broker = Broker::start();
+    let mut config = test_config(&broker);
+    config.http.max_body_bytes = 64 * 1024;
+    let gw = TestGateway::start_with(config).await;
+    let big = request(
+        json!(1),
+        "SendMessage",
+        send_params(&"x".repeat(100 * 1024)),
+    );
+    let (status, r) = post_raw(&gw.agent_url(ECHO), big.to_string()).await;
+    assert_eq!(status, 413);
+    assert_eq!(r["error"]["code"], -32600);
+    assert_eq!(r["error"]["data"][0]["reason"], "BODY_TOO_LARGE");
+
+    // Same without a Content-Length (chunked): still refused, not buffered.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..100).map(|_| Ok(vec![b' '; 1024])).collect();
+    let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    let (status, _) = post_raw(&gw.agent_url(ECHO), body).await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn requests_larger_than_the_mqtt_packet_limit_are_refused_cleanly() {
+    let broker = Broker::start();
+    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
+    let mut config = test_config(&broker);
+    config.mqtt.max_packet_size = 32 * 1024;
+    config.discovery.max_card_bytes = 16 * 1024;
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(ECHO, "online").await;
+    let r = rpc(
+        &gw.agent_url(ECHO),
+        &request(json!(1), "SendMessage", send_params(&"y".repeat(40 * 1024))),
+    )
+    .await;
+    assert_eq!(
+        r["error"]["data"][0]["reason"], "REQUEST_TOO_LARGE_FOR_BROKER",
+        "{r}"
+    );
+    // The session survived: a normal request still works.
+    let r = rpc(
+        &gw.agent_url(ECHO),
+        &request(json!(2), "SendMessage", send_params("small")),
+    )
+    .await;
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_agents_and_hostile_ids_fail_before_any_topic_is_built() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    // Watch everything published under $a2a: nothing may appear.
+    let mut spy = RawClient::connect(&broker, "test/raw/spy", &["$a2a/v1/request/#"]).await;
+
+    let r = rpc(
+        &gw.agent_url("acme/plant1/ghost"),
+        &request(json!(1), "GetTask", json!({"id": "t"})),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -31001, "{r}");
+    assert_eq!(r["error"]["data"][0]["reason"], "AGENT_NOT_FOUND");
+
+    for path in [
+        "acme/plant%2B1/x",
+        "acme/%23/x",
+        "acme/plant1/%24SYS",
+        "acme/plant1/a%2Fb",
+        &format!("acme/plant1/{}", "a".repeat(200)),
+    ] {
+        let r = rpc(
+            &format!("{}/agents/{path}", gw.base),
+            &request(json!(2), "GetTask", json!({"id": "t"})),
+        )
+        .await;
+        assert_eq!(r["error"]["code"], -32602, "{path}: {r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid agent address"),
+            "{r}"
+        );
+    }
+    assert!(
+        spy.next(std::time::Duration::from_millis(300))
+            .await
+            .is_none(),
+        "nothing published"
+    );
+
+    // Unknown routes: JSON 404.
+    let r = http()
+        .get(format!("{}/nope", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 404);
+}
+
+#[tokio::test]
+async fn streaming_to_a_non_streaming_agent_is_refused_by_its_card() {
+    let broker = Broker::start();
+    let _agent = start_agent(
+        &broker,
+        ECHO,
+        samples::echo_card().streaming(false),
+        samples::echo,
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(ECHO, "online").await;
+    let (ct, events) = rpc_stream(
+        &gw.agent_url(ECHO),
+        &request(json!(1), "SendStreamingMessage", send_params("x")),
+    )
+    .await;
+    assert!(ct.starts_with("application/json"), "{ct}");
+    assert_eq!(events[0]["error"]["code"], -32004, "{events:?}");
+    // Blocking SendMessage still works (sent as SendMessage over MQTT).
+    let r = rpc(
+        &gw.agent_url(ECHO),
+        &request(json!(2), "SendMessage", send_params("plain")),
+    )
+    .await;
+    assert_eq!(
+        r["result"]["task"]["artifacts"][0]["parts"][0]["text"], "plain",
+        "{r}"
+    );
+}
