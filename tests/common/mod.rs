@@ -64,6 +64,11 @@ impl Broker {
         let conf = self.dir.path().join("mosquitto.conf");
         let data = self.dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
+        // Started as root, Mosquitto drops to its own user: let it write here.
+        for d in [self.dir.path(), data.as_path()] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        }
         std::fs::write(
             &conf,
             format!(
