@@ -603,6 +603,47 @@ mod tests {
     }
 
     #[test]
+    fn gateway_yaml_documents_exactly_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateway.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let from_file = Config::from_yaml(&text).unwrap();
+        assert_eq!(from_file, Config::default());
+        // Every option appears in the file (serialised defaults as the key list).
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        for (section, keys) in defaults.as_object().unwrap() {
+            assert!(
+                text.contains(&format!("\n{section}:")),
+                "section {section} missing"
+            );
+            for key in keys.as_object().unwrap().keys() {
+                assert!(
+                    text.contains(&format!(" {key}:")),
+                    "{section}.{key} missing from gateway.yaml"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("g.yaml", "mqtt:\n  url: mqtt://file:1\n")?;
+            jail.set_env("A2A_GATEWAY__MQTT__URL", "mqtt://env:2");
+            jail.set_env("A2A_GATEWAY__REQUESTS__MAX_ATTEMPTS", "5");
+            let c = Config::load(Some(Path::new("g.yaml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.mqtt.url, "mqtt://env:2");
+            assert_eq!(c.requests.max_attempts, 5);
+            jail.set_env("A2A_GATEWAY__REQUESTS__MAX_ATTEMPTS", "lots");
+            let err = Config::load(Some(Path::new("g.yaml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("requests.max_attempts"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_missing_file_is_an_error() {
         let err = Config::load(
             Some(Path::new("/nonexistent/g.yaml")),
