@@ -459,10 +459,12 @@ impl Config {
         }
     }
 
-    /// Session options for the given client id (subscriptions and will left empty).
-    pub fn session_options(&self, client_id: String) -> Result<SessionOptions, ConfigError> {
+    /// Session options for client `{gateway.org}/{gateway.unit}/{instance}`
+    /// (subscriptions and will left empty).
+    pub fn session_options(&self, instance: &str) -> Result<SessionOptions, ConfigError> {
         let m = &self.mqtt;
-        let mut o = SessionOptions::new(client_id, self.broker_url()?);
+        let id = &self.gateway;
+        let mut o = SessionOptions::for_profile_id(&id.org, &id.unit, instance, self.broker_url()?);
         o.username = m.username.clone();
         o.password = m.password.as_ref().map(|p| p.expose().to_owned());
         o.tls = TlsFiles {

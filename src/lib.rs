@@ -36,6 +36,8 @@
 pub mod a2a;
 pub mod agent;
 pub mod config;
+pub mod demo;
+pub mod embedded_broker;
 pub mod gateway;
 pub mod mqtt;
 pub mod registry;

@@ -1,9 +1,12 @@
 //! `a2a-gateway`: the command-line entry point.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use a2a_mqtt_gateway::config::{Config, Overrides};
+use a2a_mqtt_gateway::demo;
+use a2a_mqtt_gateway::embedded_broker::EmbeddedBroker;
 use a2a_mqtt_gateway::gateway::Gateway;
 use a2a_mqtt_gateway::telemetry;
 use clap::{Parser, Subcommand};
@@ -42,8 +45,23 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
         /// Broker URL (mqtt://host:port or mqtts://host:port), overriding mqtt.url.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "embedded_broker")]
         broker: Option<String>,
+        /// Run an MQTT 5 broker inside the gateway, listening on ADDR, and use it
+        /// (single-machine setups; retained cards live in memory only).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:1883")]
+        embedded_broker: Option<String>,
+    },
+    /// Run a self-contained demo: an embedded MQTT broker, two sample agents
+    /// (echo, and a long-running inspection that streams progress) and the
+    /// gateway. Prints URLs and curl lines to try; Ctrl-C stops it.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway demo\n  a2a-gateway demo --listen 127.0.0.1:9090"
+    )]
+    Demo {
+        /// HTTP listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Validate a configuration file (with the environment applied) and print
     /// the effective settings, secrets redacted.
@@ -61,7 +79,18 @@ fn main() -> ExitCode {
             config,
             listen,
             broker,
+            embedded_broker,
         } => {
+            let embedded = match embedded_broker.map(|a| a.parse::<SocketAddr>()) {
+                None => None,
+                Some(Ok(addr)) => Some(addr),
+                Some(Err(_)) => {
+                    eprintln!("error: --embedded-broker takes an address like 127.0.0.1:1883");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            // The embedded broker's URL is known once it listens; validate the rest now.
+            let broker = broker.or_else(|| embedded.map(|a| format!("mqtt://{a}")));
             let overrides = Overrides { listen, broker };
             let config = match Config::load(config.as_deref(), &overrides) {
                 Ok(c) => c,
@@ -71,7 +100,18 @@ fn main() -> ExitCode {
                 }
             };
             telemetry::init_logging(&config.log);
-            run_async(serve(config))
+            run_async(serve(config, embedded))
+        }
+        Command::Demo { listen } => {
+            let Ok(listen) = listen.parse::<SocketAddr>() else {
+                eprintln!("error: --listen takes an address like 127.0.0.1:8080");
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            telemetry::init_logging(&a2a_mqtt_gateway::config::LogConfig {
+                level: "warn,mqtt5=error,a2a_mqtt_gateway=info".into(),
+                ..Default::default()
+            });
+            run_async(demo::run(listen, shutdown_signal()))
         }
         Command::CheckConfig { file } => match Config::load(Some(&file), &Overrides::default()) {
             Ok(config) => {
@@ -121,17 +161,28 @@ fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> Exit
     }
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(mut config: Config, embedded: Option<SocketAddr>) -> Result<(), String> {
+    let broker = match embedded {
+        Some(addr) => {
+            let b = EmbeddedBroker::start(addr)
+                .await
+                .map_err(|e| e.to_string())?;
+            config.mqtt.url = b.url();
+            Some(b)
+        }
+        None => None,
+    };
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let gateway = Gateway::start(config).map_err(|e| e.to_string())?;
     tracing::info!(%addr, "listening for A2A clients");
-    gateway
-        .serve(listener, shutdown_signal())
-        .await
-        .map_err(|e| format!("HTTP server failed: {e}"))
+    let served = gateway.serve(listener, shutdown_signal()).await;
+    if let Some(b) = broker {
+        b.stop().await;
+    }
+    served.map_err(|e| format!("HTTP server failed: {e}"))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -93,7 +93,7 @@ impl Agent {
             tls: false,
         };
         Ok(AgentBuilder {
-            options: SessionOptions::new(addr.client_id(), broker),
+            options: SessionOptions::for_profile_id(org, unit, agent, broker),
             addr,
             card: None,
             card_builder: None,

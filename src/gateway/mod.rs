@@ -121,7 +121,7 @@ impl Gateway {
             format!("{reply_base}/"),
         ));
 
-        let mut options = config.session_options(client_id)?;
+        let mut options = config.session_options(&instance)?;
         // Reply topic first: nothing is published before it is in place.
         options.subscriptions = std::iter::once((format!("{reply_base}/#"), QoS::AtLeastOnce))
             .chain(

@@ -24,10 +24,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::ConnectReturnCode;
 use rumqttc::v5::mqttbytes::v5::{
     Filter, LastWill, LastWillProperties, Packet, PublishProperties, Subscribe, SubscribeReasonCode,
 };
-use rumqttc::v5::{AsyncClient, ClientError, Event, EventLoop, MqttOptions, Request};
+use rumqttc::v5::{
+    AsyncClient, ClientError, ConnectionError, Event, EventLoop, MqttOptions, Request,
+};
 use rumqttc::{NetworkOptions, Outgoing, TlsConfiguration, Transport};
 use thiserror::Error;
 use tokio::sync::watch;
@@ -92,6 +95,9 @@ pub struct SessionOptions {
     pub last_will: Option<Will>,
     /// Filters subscribed on every new session, in this order.
     pub subscriptions: Vec<(String, QoS)>,
+    /// Client id to use instead when the broker refuses `client_id` as invalid
+    /// (some brokers refuse the `/` of the profile's `{org}/{unit}/{agent}`).
+    pub fallback_client_id: Option<String>,
 }
 
 impl std::fmt::Debug for SessionOptions {
@@ -127,6 +133,17 @@ impl SessionOptions {
             reconnect_max: Duration::from_millis(1000),
             last_will: None,
             subscriptions: Vec::new(),
+            fallback_client_id: None,
+        }
+    }
+
+    /// The profile's client id `{org}/{unit}/{id}`, with `{org}:{unit}:{id}` as the
+    /// fallback for brokers that refuse `/` in client ids (`:` cannot occur in
+    /// ids, so the fallback stays unique).
+    pub fn for_profile_id(org: &str, unit: &str, id: &str, broker: BrokerUrl) -> SessionOptions {
+        SessionOptions {
+            fallback_client_id: Some(format!("{org}:{unit}:{id}")),
+            ..SessionOptions::new(format!("{org}/{unit}/{id}"), broker)
         }
     }
 }
@@ -448,6 +465,7 @@ impl MqttSession {
             backoff,
             stop.clone(),
             opts.broker.to_string(),
+            opts.fallback_client_id.clone(),
         ));
         Ok(MqttSession {
             handle: SessionHandle { client, shared },
@@ -507,6 +525,7 @@ impl Drop for MqttSession {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one owner, started in one place
 async fn own_event_loop(
     mut eventloop: EventLoop,
     shared: Arc<Shared>,
@@ -515,8 +534,9 @@ async fn own_event_loop(
     mut backoff: Backoff,
     stop: CancellationToken,
     broker: String,
+    mut fallback_client_id: Option<String>,
 ) {
-    let client_id = shared.client_id.clone();
+    let mut client_id = shared.client_id.clone();
     let mut generation = 0u64;
     let mut awaiting_suback = false;
     loop {
@@ -571,6 +591,16 @@ async fn own_event_loop(
                 break;
             }
             Ok(_) => {}
+            Err(ConnectionError::ConnectionRefused(
+                ConnectReturnCode::ClientIdentifierNotValid,
+            )) if fallback_client_id.is_some() => {
+                if let Some(fallback) = fallback_client_id.take() {
+                    warn!(refused = %client_id, using = %fallback, %broker,
+                        "broker refused the profile's client id; using the fallback form");
+                    eventloop.options.set_client_id(fallback.clone());
+                    client_id = fallback;
+                }
+            }
             Err(e) => {
                 awaiting_suback = false;
                 if shared.set_down() {
