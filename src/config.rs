@@ -68,8 +68,10 @@ pub struct HttpConfig {
     pub trust_forwarded_headers: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Interval of SSE keep-alive comments, in seconds.
-    pub sse_keepalive_secs: u64,
+    /// Longest silence on a long answer, in seconds: SSE streams get a comment,
+    /// blocking SendMessage answers still pending get a leading space (valid
+    /// JSON), so clients and proxies with short read timeouts do not cut them.
+    pub keepalive_secs: u64,
     /// On shutdown, how long in-flight requests may take to finish, in seconds.
     pub shutdown_grace_secs: u64,
 }
@@ -81,7 +83,7 @@ impl Default for HttpConfig {
             public_url: None,
             trust_forwarded_headers: true,
             max_body_bytes: 4 * 1024 * 1024,
-            sse_keepalive_secs: 15,
+            keepalive_secs: 3,
             shutdown_grace_secs: 10,
         }
     }
@@ -309,8 +311,8 @@ impl Config {
         if self.http.max_body_bytes < 1024 {
             return Err(invalid("http.max_body_bytes", "must be at least 1024"));
         }
-        if self.http.sse_keepalive_secs == 0 {
-            return Err(invalid("http.sse_keepalive_secs", "must be at least 1"));
+        if self.http.keepalive_secs == 0 {
+            return Err(invalid("http.keepalive_secs", "must be at least 1"));
         }
 
         self.broker_url()?;

@@ -88,3 +88,66 @@ fn demo_serves_sample_agents_and_stops_cleanly_on_sigint() {
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("demo stopped")), "{rest:?}");
 }
+
+/// The README's walkthrough block, run as written against a live demo.
+#[test]
+fn readme_walkthrough_works_as_pasted() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Walkthrough")
+        .nth(1)
+        .expect("a Walkthrough section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a sh block in the Walkthrough section");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_a2a-gateway"))
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        if let Some(url) = line.trim().strip_prefix("gateway") {
+            base = Some(url.trim().to_owned());
+        }
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    let base = base.expect("the banner names the gateway URL");
+    let script = script.replace("http://127.0.0.1:8080", &base);
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .output()
+        .expect("bash runs");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "walkthrough failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "\"supportedInterfaces\"",
+        "TASK_STATE_COMPLETED",
+        "data: {\"jsonrpc\":\"2.0\",\"id\":2",
+        "TASK_STATE_CANCELED",
+        "\"ready\":true",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "walkthrough output lacks {expected}:\n{stdout}"
+        );
+    }
+}

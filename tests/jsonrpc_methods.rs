@@ -389,3 +389,49 @@ async fn trailing_slash_and_concurrent_callers_get_their_own_answers() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_long_blocking_call_keeps_the_connection_alive() {
+    let broker = Broker::start();
+    let _agent = start_agent(
+        &broker,
+        INSPECT,
+        samples::inspection_card(),
+        Inspection {
+            steps: 3,
+            step_delay: Duration::from_millis(1000),
+        },
+    )
+    .await;
+    let mut config = test_config(&broker);
+    config.http.keepalive_secs = 1;
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(INSPECT, "online").await;
+
+    // A client that gives up after 1.8 s of silence, like short-timeout HTTP
+    // clients and proxies; the task takes about 3 s.
+    let impatient = reqwest::Client::builder()
+        .read_timeout(Duration::from_millis(1800))
+        .build()
+        .unwrap();
+    let body = request(json!(1), "SendMessage", send_params("slow line"));
+    let text = impatient
+        .post(gw.agent_url(INSPECT))
+        .json(&body)
+        .send()
+        .await
+        .expect("response starts")
+        .text()
+        .await
+        .expect("body arrives despite the read timeout");
+    assert!(
+        text.starts_with(' '),
+        "keep-alive whitespace first: {text:?}"
+    );
+    let r: Value = serde_json::from_str(&text).expect("still valid JSON");
+    assert_eq!(r["id"], 1);
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{r}"
+    );
+}

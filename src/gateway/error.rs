@@ -552,3 +552,19 @@ mod tests {
         assert_eq!(info["metadata"]["agent"], "o/u/a");
     }
 }
+
+#[cfg(test)]
+mod readme {
+    /// The README's error table is generated from [`super::markdown_table`]; this
+    /// keeps it true.
+    #[test]
+    fn readme_lists_the_error_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let table = super::markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md must contain the error table exactly as generated:\n{table}"
+        );
+    }
+}

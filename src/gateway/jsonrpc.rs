@@ -276,7 +276,10 @@ impl Call {
             ));
         }
         match method {
-            Method::SendMessage => self.send_message(&entry, params).await,
+            Method::SendMessage => {
+                let prepared = prepare_send(method, params)?;
+                Ok(self.send_message(entry, prepared).await)
+            }
             Method::SendStreamingMessage => self.send_streaming(params).await,
             Method::GetTask => {
                 let p = params_value(params);
@@ -430,12 +433,57 @@ impl Call {
         }
     }
 
+    /// SendMessage. Answers normally when the outcome is ready within
+    /// `http.keepalive_secs`; otherwise starts the 200 response and sends a space
+    /// (JSON whitespace) every `keepalive_secs` until the JSON-RPC response is ready,
+    /// so that idle-timeout proxies and clients do not cut a long blocking call.
     async fn send_message(
+        self,
+        entry: std::sync::Arc<AgentEntry>,
+        prepared: PreparedSend,
+    ) -> Response {
+        let keepalive = Duration::from_secs(self.state.config().http.keepalive_secs);
+        let id = self.id.clone();
+        let mut outcome =
+            Box::pin(async move { self.send_message_outcome(&entry, prepared).await });
+        match tokio::time::timeout(keepalive, &mut outcome).await {
+            Ok(Ok(v)) => rpc_success(&id, &v.to_string()),
+            Ok(Err(e)) => rpc_error(&id, &e),
+            Err(_) => {
+                let body_of = move |r: Result<Value, GatewayError>| match r {
+                    Ok(v) => jsonrpc::success(&id, &v.to_string()),
+                    Err(e) => jsonrpc::failure(&id, &e.to_jsonrpc()),
+                };
+                let body = async_stream::stream! {
+                    yield Ok::<Bytes, Infallible>(Bytes::from_static(b" "));
+                    loop {
+                        tokio::select! {
+                            r = &mut outcome => {
+                                yield Ok(Bytes::from(body_of(r)));
+                                break;
+                            }
+                            _ = tokio::time::sleep(keepalive) => yield Ok(Bytes::from_static(b" ")),
+                        }
+                    }
+                };
+                let mut response = Response::new(Body::from_stream(body));
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
+                response
+                    .headers_mut()
+                    .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
+                response
+            }
+        }
+    }
+
+    async fn send_message_outcome(
         &self,
         entry: &AgentEntry,
-        params: Option<&RawValue>,
-    ) -> Result<Response, GatewayError> {
-        let prepared = prepare_send(Method::SendMessage, params)?;
+        prepared: PreparedSend,
+    ) -> Result<Value, GatewayError> {
         // Blocking calls to a streaming agent go out as SendStreamingMessage: the
         // agent then reports progress, so a long task is bounded by the idle
         // timeout between updates rather than by the first-reply timeout, and the
@@ -477,7 +525,7 @@ impl Call {
         if let (Some(n), Some(task)) = (prepared.history_length, outcome.get_mut("task")) {
             trim_history(task, n);
         }
-        Ok(rpc_success(&self.id, &outcome.to_string()))
+        Ok(outcome)
     }
 
     async fn send_streaming(self, params: Option<&RawValue>) -> Result<Response, GatewayError> {
@@ -503,7 +551,7 @@ impl Call {
     ) -> Result<Response, GatewayError> {
         let mut exchange = self.start(method, params).await?;
         let first = self.next_items(&mut exchange, &mut tracker).await?;
-        let keepalive = Duration::from_secs(self.state.config().http.sse_keepalive_secs);
+        let keepalive = Duration::from_secs(self.state.config().http.keepalive_secs);
         let shutdown = self.state.shutdown_token().clone();
         let events = async_stream::stream! {
             for item in first {
