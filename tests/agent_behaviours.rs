@@ -507,3 +507,30 @@ async fn a_stalled_stream_is_recovered_with_get_task() {
         "TASK_STATE_WORKING"
     );
 }
+
+#[tokio::test]
+async fn extended_cards_are_relayed_with_urls_rewritten() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let gw = TestGateway::start_with(fast_config(&broker)).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+    let u = url.clone();
+    let call = tokio::spawn(async move {
+        rpc(&u, &request(json!(1), "GetExtendedAgentCard", json!({}))).await
+    });
+    let req = agent.next(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(payload_json(&req)["method"], "GetExtendedAgentCard");
+    let mut extended = card_json("Fake (extended)", false);
+    extended["signatures"] = json!([{"protected": "x", "signature": "y"}]);
+    agent
+        .reply(
+            &req,
+            &json!({"jsonrpc": "2.0", "id": 1, "result": extended}),
+        )
+        .await;
+    let r = call.await.unwrap();
+    assert_eq!(r["result"]["name"], "Fake (extended)", "{r}");
+    assert_eq!(r["result"]["supportedInterfaces"][0]["url"], url.as_str());
+    assert!(r["result"].get("signatures").is_none());
+}

@@ -41,23 +41,110 @@ pub struct Broker {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Listener settings beyond the defaults (TLS, authentication).
+    security: String,
+}
+
+/// TLS material written for a secure broker: a CA, and a client certificate it signed.
+pub struct TlsMaterial {
+    pub ca: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 impl Broker {
     /// Starts Mosquitto on a free loopback port, with TCP_NODELAY and persistence
     /// (so retained cards survive a restart, as in production).
     pub fn start() -> Broker {
+        Self::start_with(|_| "allow_anonymous true\n".to_owned())
+    }
+
+    fn start_with(security: impl Fn(&Path) -> String) -> Broker {
         for _ in 0..10 {
             let mut b = Broker {
                 port: free_port(),
                 dir: tempfile::tempdir().expect("tempdir"),
                 child: None,
+                security: String::new(),
             };
+            b.security = security(b.dir.path());
             if b.spawn() {
                 return b;
             }
         }
         panic!("could not start mosquitto on a free port");
+    }
+
+    /// A broker that speaks only TLS (server certificate for `localhost`, signed by
+    /// a fresh CA) and requires `user`/`password`; with `require_client_cert`, also
+    /// a client certificate signed by that CA.
+    pub fn start_secure(
+        user: &str,
+        password: &str,
+        require_client_cert: bool,
+    ) -> (Broker, TlsMaterial) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+        // Distinct subject names matter: OpenSSL takes a leaf whose subject equals
+        // its issuer for self-signed and refuses it.
+        let ca_key = KeyPair::generate().expect("ca key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "a2a-gateway test CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca cert");
+        let leaf = |names: Vec<String>| {
+            let key = KeyPair::generate().expect("key");
+            let mut params = CertificateParams::new(names.clone()).expect("params");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, names[0].clone());
+            let cert = params.signed_by(&key, &ca).expect("signed");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
+        let (client_cert, client_key) = leaf(vec!["test-client".into()]);
+        let (ca_pem, user, password) = (ca.pem(), user.to_owned(), password.to_owned());
+        let broker = Self::start_with(move |dir| {
+            let write = |name: &str, text: &str| {
+                let p = dir.join(name);
+                std::fs::write(&p, text).expect("write TLS file");
+                p.display().to_string()
+            };
+            let passwd = dir.join("passwd");
+            let ok = Command::new("mosquitto_passwd")
+                .args(["-b", "-c"])
+                .arg(&passwd)
+                .args([&user, &password])
+                .status()
+                .expect("mosquitto_passwd (ships with the mosquitto package)");
+            assert!(ok.success(), "mosquitto_passwd failed");
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod");
+            }
+            format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {require_client_cert}\n\
+                 allow_anonymous false\npassword_file {}\n",
+                write("ca.pem", &ca_pem),
+                write("server.pem", &server_cert),
+                write("server.key", &server_key),
+                passwd.display(),
+            )
+        });
+        let dir = broker.dir.path();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).expect("write TLS file");
+            p
+        };
+        let material = TlsMaterial {
+            ca: dir.join("ca.pem"),
+            client_cert: write("client.pem", &client_cert),
+            client_key: write("client.key", &client_key),
+        };
+        (broker, material)
     }
 
     fn spawn(&mut self) -> bool {
@@ -72,10 +159,11 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n\
+                "listener {port} 127.0.0.1\n{security}set_tcp_nodelay true\n\
                  persistence true\npersistence_location {data}/\nautosave_interval 1\n\
                  max_queued_messages 100000\nlog_dest file {log}\nlog_type error\nlog_type warning\n",
                 port = self.port,
+                security = self.security,
                 data = data.display(),
                 log = self.dir.path().join("mosquitto.log").display(),
             ),
@@ -105,6 +193,11 @@ impl Broker {
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// The URL of a secure broker (TLS, host name matching its certificate).
+    pub fn tls_url(&self) -> String {
+        format!("mqtts://localhost:{}", self.port)
     }
 
     /// Stops the broker with SIGTERM (it saves its retained messages).
