@@ -9,6 +9,7 @@ pub mod error;
 pub mod jsonrpc;
 pub mod method;
 pub mod types;
+pub mod v03;
 
 pub use error::{JsonRpcError, codes};
 pub use method::Method;
