@@ -10,6 +10,7 @@ pub mod jsonrpc;
 pub mod method;
 pub mod types;
 pub mod v03;
+pub mod v03_rest;
 
 pub use error::{JsonRpcError, codes};
 pub use method::Method;
