@@ -2,14 +2,16 @@
 
 use std::hash::{Hash, Hasher};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::AppState;
 use super::error::{ErrorKind, GatewayError};
 use super::respond::{http_error, json_body};
+use super::version::{self, Version};
 use crate::a2a::card::{ServedInterface, served_card};
+use crate::a2a::v03;
 use crate::config::HttpConfig;
 use crate::mqtt::AgentAddr;
 use crate::registry::AgentEntry;
@@ -71,31 +73,71 @@ fn is_valid_prefix(p: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~'))
 }
 
-/// The JSON-RPC endpoint of an agent behind this gateway.
+/// The endpoint of an agent behind this gateway (JSON-RPC is POSTed here; REST
+/// paths hang below it).
 pub fn agent_url(base: &str, addr: &AgentAddr) -> String {
     format!("{base}/agents/{addr}")
 }
 
-/// The card an HTTP client gets for `entry`.
-pub fn card_for(entry: &AgentEntry, base: &str) -> serde_json::Value {
-    let url = agent_url(base, &entry.addr);
-    served_card(
-        &entry.card,
-        &[ServedInterface {
-            url,
-            protocol_binding: "JSONRPC",
-            protocol_version: "1.0",
-        }],
-    )
+/// What the gateway serves for every agent, in preference order: JSON-RPC and
+/// HTTP+JSON, each in A2A v1.0 and v0.3, all at the agent's URL.
+pub fn interfaces(base: &str, addr: &AgentAddr) -> Vec<ServedInterface> {
+    let url = agent_url(base, addr);
+    [
+        ("JSONRPC", "1.0"),
+        ("HTTP+JSON", "1.0"),
+        ("JSONRPC", "0.3"),
+        ("HTTP+JSON", "0.3"),
+    ]
+    .into_iter()
+    .map(|(protocol_binding, protocol_version)| ServedInterface {
+        url: url.clone(),
+        protocol_binding,
+        protocol_version,
+    })
+    .collect()
 }
 
-/// `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json`.
+/// The v1.0 card an HTTP client gets for `entry`.
+pub fn card_for(entry: &AgentEntry, base: &str) -> serde_json::Value {
+    served_card(&entry.card, &interfaces(base, &entry.addr))
+}
+
+/// `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json`: the v1.0 card
+/// for clients that ask for 1.0, else (no `A2A-Version`, or 0.3) the merged card
+/// the official SDKs publish, which v0.3 and v1.0 clients both read.
 pub async fn agent_card(
+    State(state): State<AppState>,
+    Path((org, unit, agent)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match version::requested(&headers, query.as_deref()) {
+        Ok(Some(Version::V1_0)) => card_response(&state, &org, &unit, &agent, &headers, false),
+        Ok(_) => card_response(&state, &org, &unit, &agent, &headers, true),
+        Err(e) => http_error(&e),
+    }
+}
+
+/// `GET /agents/{org}/{unit}/{agent}/.well-known/agent.json`: the v0.3 location;
+/// always the merged card.
+pub async fn legacy_agent_card(
     State(state): State<AppState>,
     Path((org, unit, agent)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let addr = match AgentAddr::new(&org, &unit, &agent) {
+    card_response(&state, &org, &unit, &agent, &headers, true)
+}
+
+fn card_response(
+    state: &AppState,
+    org: &str,
+    unit: &str,
+    agent: &str,
+    headers: &HeaderMap,
+    merged: bool,
+) -> Response {
+    let addr = match AgentAddr::new(org, unit, agent) {
         Ok(a) => a,
         Err(e) => {
             return http_error(&GatewayError::new(
@@ -113,8 +155,13 @@ pub async fn agent_card(
             .with("agent", addr.to_string()),
         );
     };
-    let base = public_base(&state.config().http, &headers);
-    let body = card_for(&entry, &base).to_string();
+    let base = public_base(&state.config().http, headers);
+    let card = card_for(&entry, &base);
+    let body = if merged {
+        v03::card_to_v03_merged(&card).to_string()
+    } else {
+        card.to_string()
+    };
     let etag = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         body.hash(&mut h);

@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 use crate::a2a::error::{JsonRpcError, ProfileError, codes};
 use crate::mqtt::{PublishError, RequestError};
 
-/// The `domain` of every ErrorInfo the gateway emits.
+/// The `domain` of ErrorInfo for the gateway's own failures.
 pub const ERROR_DOMAIN: &str = "a2a-mqtt-gateway";
+/// The `domain` A2A requires for its own error types (v1.0.1 §11.6).
+pub const A2A_DOMAIN: &str = "a2a-protocol.org";
 
 /// Every kind of failure, each with one row in [`ErrorKind::spec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,7 +54,12 @@ pub enum ErrorKind {
 pub struct ErrorSpec {
     pub code: i64,
     pub status: StatusCode,
+    /// The google.rpc.Code name (`status` of a REST error body), per A2A §5.4.
+    pub grpc: &'static str,
     pub reason: &'static str,
+    /// Whether A2A defines this error (ErrorInfo domain `a2a-protocol.org`) or the
+    /// gateway does.
+    pub a2a: bool,
     /// What it means, for the README.
     pub meaning: &'static str,
 }
@@ -92,179 +99,225 @@ impl ErrorKind {
     /// The single source of truth: code, HTTP status, reason, meaning.
     pub const fn spec(self) -> ErrorSpec {
         use ErrorKind::*;
-        const fn row(
+        const fn a2a(
             code: i64,
             status: StatusCode,
+            grpc: &'static str,
             reason: &'static str,
             meaning: &'static str,
         ) -> ErrorSpec {
             ErrorSpec {
                 code,
                 status,
+                grpc,
                 reason,
+                a2a: true,
+                meaning,
+            }
+        }
+        const fn own(
+            code: i64,
+            status: StatusCode,
+            grpc: &'static str,
+            reason: &'static str,
+            meaning: &'static str,
+        ) -> ErrorSpec {
+            ErrorSpec {
+                code,
+                status,
+                grpc,
+                reason,
+                a2a: false,
                 meaning,
             }
         }
         match self {
-            ParseError => row(
+            ParseError => a2a(
                 codes::PARSE_ERROR,
                 StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
                 "PARSE_ERROR",
                 "the body is not valid JSON",
             ),
-            InvalidRequest => row(
+            InvalidRequest => a2a(
                 codes::INVALID_REQUEST,
                 StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
                 "INVALID_REQUEST",
                 "not a JSON-RPC 2.0 request object (batches included)",
             ),
-            MethodNotFound => row(
+            MethodNotFound => a2a(
                 codes::METHOD_NOT_FOUND,
                 StatusCode::NOT_FOUND,
+                "NOT_FOUND",
                 "METHOD_NOT_FOUND",
                 "unknown method",
             ),
-            InvalidParams => row(
+            InvalidParams => a2a(
                 codes::INVALID_PARAMS,
                 StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
                 "INVALID_PARAMS",
                 "params missing or malformed; invalid ids in the URL",
             ),
-            BodyTooLarge => row(
+            BodyTooLarge => own(
                 codes::INVALID_REQUEST,
                 StatusCode::PAYLOAD_TOO_LARGE,
+                "INVALID_ARGUMENT",
                 "BODY_TOO_LARGE",
                 "request body over http.max_body_bytes",
             ),
-            Internal => row(
+            Internal => a2a(
                 codes::INTERNAL_ERROR,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
+                "INTERNAL_ERROR",
                 "a bug in the gateway",
             ),
-            TaskNotFound => row(
+            TaskNotFound => a2a(
                 codes::TASK_NOT_FOUND,
                 StatusCode::NOT_FOUND,
+                "NOT_FOUND",
                 "TASK_NOT_FOUND",
                 "the agent does not know the task",
             ),
-            TaskNotCancelable => row(
+            TaskNotCancelable => a2a(
                 codes::TASK_NOT_CANCELABLE,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "TASK_NOT_CANCELABLE",
                 "the task is already final",
             ),
-            PushNotificationNotSupported => row(
+            PushNotificationNotSupported => a2a(
                 codes::PUSH_NOTIFICATION_NOT_SUPPORTED,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "PUSH_NOTIFICATION_NOT_SUPPORTED",
                 "push notifications are not relayed by the gateway",
             ),
-            UnsupportedOperation => row(
+            UnsupportedOperation => a2a(
                 codes::UNSUPPORTED_OPERATION,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "UNSUPPORTED_OPERATION",
                 "the agent does not support the operation",
             ),
-            ContentTypeNotSupported => row(
+            ContentTypeNotSupported => a2a(
                 codes::CONTENT_TYPE_NOT_SUPPORTED,
                 StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
                 "CONTENT_TYPE_NOT_SUPPORTED",
                 "the agent does not take that media type",
             ),
-            InvalidAgentResponse => row(
+            InvalidAgentResponse => a2a(
                 codes::INVALID_AGENT_RESPONSE,
-                StatusCode::BAD_GATEWAY,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
                 "INVALID_AGENT_RESPONSE",
                 "the agent replied with something that is not valid A2A",
             ),
-            ExtendedCardNotConfigured => row(
+            ExtendedCardNotConfigured => a2a(
                 codes::EXTENDED_CARD_NOT_CONFIGURED,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
                 "the agent has no extended card",
             ),
-            ExtensionSupportRequired => row(
+            ExtensionSupportRequired => a2a(
                 codes::EXTENSION_SUPPORT_REQUIRED,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "EXTENSION_SUPPORT_REQUIRED",
                 "the agent requires an extension the client did not declare",
             ),
-            VersionNotSupported => row(
+            VersionNotSupported => a2a(
                 codes::VERSION_NOT_SUPPORTED,
                 StatusCode::BAD_REQUEST,
+                "FAILED_PRECONDITION",
                 "VERSION_NOT_SUPPORTED",
                 "the A2A-Version is not served",
             ),
-            AgentNotFound => row(
+            AgentNotFound => own(
                 -31001,
                 StatusCode::NOT_FOUND,
+                "NOT_FOUND",
                 "AGENT_NOT_FOUND",
                 "no valid card is registered for this agent",
             ),
-            AgentOffline => row(
+            AgentOffline => own(
                 -31002,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
                 "AGENT_OFFLINE",
                 "the agent's card says a2a-status=offline; failed at once",
             ),
-            AgentTimeout => row(
+            AgentTimeout => own(
                 -31003,
                 StatusCode::GATEWAY_TIMEOUT,
+                "DEADLINE_EXCEEDED",
                 "AGENT_TIMEOUT",
                 "no reply within requests.reply_first_timeout_ms, after every attempt",
             ),
-            StreamIdle => row(
+            StreamIdle => own(
                 -31004,
                 StatusCode::GATEWAY_TIMEOUT,
+                "DEADLINE_EXCEEDED",
                 "STREAM_IDLE_TIMEOUT",
                 "a reply stream sent nothing for requests.stream_idle_timeout_ms",
             ),
-            BrokerUnavailable => row(
+            BrokerUnavailable => own(
                 -31005,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
                 "BROKER_UNAVAILABLE",
                 "the gateway is not connected to the MQTT broker (or lost it mid-stream)",
             ),
-            GatewayOverloaded => row(
+            GatewayOverloaded => own(
                 -31006,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "RESOURCE_EXHAUSTED",
                 "GATEWAY_OVERLOADED",
                 "outgoing queue full or too many requests in flight; retry later",
             ),
-            ClientTooSlow => row(
+            ClientTooSlow => own(
                 -31007,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "RESOURCE_EXHAUSTED",
                 "CLIENT_TOO_SLOW",
                 "the client read a stream slower than the agent wrote it; the stream was cut",
             ),
-            RequestTooLarge => row(
+            RequestTooLarge => own(
                 -31008,
                 StatusCode::PAYLOAD_TOO_LARGE,
+                "INVALID_ARGUMENT",
                 "REQUEST_TOO_LARGE_FOR_BROKER",
                 "the request exceeds the MQTT packet size limit",
             ),
-            AgentRequestExpired => row(
+            AgentRequestExpired => own(
                 -31010,
                 StatusCode::GATEWAY_TIMEOUT,
+                "DEADLINE_EXCEEDED",
                 "AGENT_REQUEST_EXPIRED",
                 "the agent reports the request expired before processing (profile -32003)",
             ),
-            AgentUnavailable => row(
+            AgentUnavailable => own(
                 -31011,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
                 "AGENT_UNAVAILABLE",
                 "the agent reports it is overloaded or unavailable (profile -32004), after every attempt",
             ),
-            AgentTransportError => row(
+            AgentTransportError => own(
                 -31012,
                 StatusCode::BAD_GATEWAY,
+                "UNAVAILABLE",
                 "AGENT_TRANSPORT_PROTOCOL_ERROR",
                 "the agent refused the MQTT binding metadata (profile -32005)",
             ),
-            ShuttingDown => row(
+            ShuttingDown => own(
                 -31020,
                 StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
                 "GATEWAY_SHUTTING_DOWN",
                 "the gateway is stopping",
             ),
@@ -455,9 +508,28 @@ impl GatewayError {
         json!({
             "@type": "type.googleapis.com/google.rpc.ErrorInfo",
             "reason": self.kind.spec().reason,
-            "domain": ERROR_DOMAIN,
+            "domain": if self.kind.spec().a2a { A2A_DOMAIN } else { ERROR_DOMAIN },
             "metadata": metadata,
         })
+    }
+
+    /// `google.rpc` details for REST bodies: the ErrorInfo, then any typed
+    /// details a relayed agent error carried.
+    pub fn details(&self) -> Vec<Value> {
+        let mut details = vec![self.error_info()];
+        if let Some(Value::Array(relayed)) = self.relayed.as_ref().and_then(|e| e.data.as_ref()) {
+            details.extend(
+                relayed
+                    .iter()
+                    .filter(|d| {
+                        d.get("@type")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| !t.ends_with("google.rpc.ErrorInfo"))
+                    })
+                    .cloned(),
+            );
+        }
+        details
     }
 
     /// The JSON-RPC error object. A relayed agent error keeps its code, message
@@ -483,15 +555,18 @@ impl From<crate::a2a::jsonrpc::EnvelopeError> for GatewayError {
 
 /// The error table as Markdown rows (used by the README and checked by a test).
 pub fn markdown_table() -> String {
-    let mut out =
-        String::from("| reason | JSON-RPC code | HTTP status | meaning |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| reason | JSON-RPC code | REST status | defined by | meaning |\n|---|---|---|---|---|\n",
+    );
     for kind in ErrorKind::ALL {
         let s = kind.spec();
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
+            "| `{}` | {} | {} {} | {} | {} |\n",
             s.reason,
             s.code,
             s.status.as_u16(),
+            s.grpc,
+            if s.a2a { "A2A" } else { "gateway" },
             s.meaning
         ));
     }

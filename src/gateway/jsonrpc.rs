@@ -1,706 +1,154 @@
-//! `POST /agents/{org}/{unit}/{agent}`: the A2A JSON-RPC endpoint of one agent.
+//! The JSON-RPC binding: `POST /agents/{org}/{unit}/{agent}`, A2A v1.0 natively
+//! and v0.3 translated at this edge ([`crate::a2a::v03`]).
 //!
-//! The body is parsed once; the method resolved once; the agent looked up in the
-//! index (unknown and offline agents fail at once). Each call becomes one MQTT
-//! request; [`super::exchange`] turns the replies into the answer.
+//! The envelope is parsed once, the version and method resolved once
+//! ([`super::version`]), v0.3 params translated to v1.0, and the call run by
+//! [`super::call`]; its v1.0 results are translated back for v0.3 clients. The
+//! response `id` is always the request's, verbatim.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http_body_util::BodyExt;
-use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::response::sse::Event;
+use futures::StreamExt;
+use serde_json::Value;
 
 use super::AppState;
-use super::cards::public_base;
+use super::body::{json_with_keepalive, read_body, sse};
+use super::call::{Call, Outcome};
 use super::error::{ErrorKind, GatewayError};
-use super::exchange::{AgentItem, Mode, StreamTracker, decode_reply, task_result};
-use super::respond::{rpc_error, rpc_success};
-use crate::a2a::Method;
-use crate::a2a::card::{ServedInterface, served_card};
+use super::respond::json_body;
+use super::version::{self, Version};
 use crate::a2a::jsonrpc::{self, RequestId};
-use crate::a2a::types::{
-    GetTaskRequest, ListTasksRequest, SendMessageRequest, TaskIdRequest, TaskState,
-};
-use crate::mqtt::{AgentAddr, Exchange, OutboundRequest, Reply, RequestError};
-use crate::registry::{AgentEntry, Liveness};
+use crate::a2a::{Method, v03};
+
+/// How results and errors are written for one request.
+#[derive(Clone)]
+struct Render {
+    id: RequestId,
+    version: Version,
+    method: Method,
+}
+
+impl Render {
+    fn error(&self, e: &GatewayError) -> String {
+        let error = e.to_jsonrpc();
+        let error = match self.version {
+            Version::V1_0 => error,
+            Version::V0_3 => v03::error_to_v03(&error),
+        };
+        jsonrpc::failure(&self.id, &error)
+    }
+
+    fn result(&self, result: Result<Value, GatewayError>) -> String {
+        let translated = result.and_then(|v| match self.version {
+            Version::V1_0 => Ok(v),
+            Version::V0_3 => v03::result_to_v03(self.method, &v).map_err(untranslatable),
+        });
+        match translated {
+            Ok(v) => jsonrpc::success(&self.id, &v.to_string()),
+            Err(e) => self.error(&e),
+        }
+    }
+
+    fn stream_item(&self, item: Result<Value, GatewayError>) -> Event {
+        let translated = item.and_then(|v| match self.version {
+            Version::V1_0 => Ok(v),
+            Version::V0_3 => v03::stream_item_to_v03(&v).map_err(untranslatable),
+        });
+        Event::default().data(match translated {
+            Ok(v) => jsonrpc::success(&self.id, &v.to_string()),
+            Err(e) => self.error(&e),
+        })
+    }
+}
+
+/// An agent result that v0.3 cannot express.
+fn untranslatable(e: v03::TranslateError) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::InvalidAgentResponse,
+        format!("the agent's answer cannot be expressed in A2A v0.3: {e}"),
+    )
+}
+
+/// A JSON-RPC error response before any version is known (written as v1.0).
+fn early_error(id: &RequestId, e: &GatewayError) -> Response {
+    super::respond::rpc_error(id, e)
+}
 
 /// The handler.
 pub async fn handle(
     State(state): State<AppState>,
     Path((org, unit, agent)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let bytes = match read_body(&headers, body, state.config().http.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return rpc_error(&RequestId::null(), &e),
+        Err(e) => return early_error(&RequestId::null(), &e),
     };
     let request = match jsonrpc::parse_request(&bytes) {
         Ok(r) => r,
-        Err(e) => return rpc_error(&e.id.clone(), &GatewayError::from(e)),
+        Err(e) => return early_error(&e.id.clone(), &GatewayError::from(e)),
     };
     let id = request.id.clone();
-    let call = match Call::new(state, &org, &unit, &agent, id.clone(), &headers) {
-        Ok(c) => c,
-        Err(e) => return rpc_error(&id, &e),
+    let resolved = version::requested(&headers, query.as_deref())
+        .and_then(|v| version::resolve_method(v, &request.method));
+    let (version, method) = match resolved {
+        Ok(vm) => vm,
+        Err(e) => return early_error(&id, &e),
     };
-    let method = match Method::from_name(&request.method) {
-        Some(m) => m,
-        None => {
-            let known: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
-            let shown: String = request.method.chars().take(64).collect();
-            return rpc_error(
-                &id,
-                &GatewayError::new(
-                    ErrorKind::MethodNotFound,
-                    format!(
-                        "method {shown:?} is not an A2A v1.0 method (expected one of {})",
-                        known.join(", ")
-                    ),
-                ),
-            );
-        }
+    let render = Render {
+        id,
+        version,
+        method,
     };
-    tracing::debug!(agent = %call.addr, %method, "A2A call");
-    match call.dispatch(method, request.params).await {
-        Ok(response) => response,
-        Err(e) => rpc_error(&id, &e),
-    }
-}
-
-/// Reads the body, refusing it (413) beyond `limit` bytes without buffering more.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GatewayError> {
-    let too_large = || {
-        GatewayError::new(
-            ErrorKind::BodyTooLarge,
-            format!("request body exceeds the limit of {limit} bytes (http.max_body_bytes)"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(GatewayError::new(
-            ErrorKind::InvalidRequest,
-            format!("could not read the request body: {e}"),
-        )),
-    }
-}
-
-/// Parses `params` into `T`, naming the offending field on failure.
-fn typed_params<T: DeserializeOwned>(method: Method, params: &Value) -> Result<T, GatewayError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
-            String::new()
-        } else {
-            format!(" at `{path}`")
-        };
-        GatewayError::new(
-            ErrorKind::InvalidParams,
-            format!("invalid {method} params{at}: {}", e.inner()),
-        )
-    })
-}
-
-fn params_value(params: Option<&RawValue>) -> Value {
-    params
+    let params: Value = request
+        .params
         .and_then(|p| serde_json::from_str(p.get()).ok())
-        .unwrap_or_else(|| Value::Object(Default::default()))
-}
-
-fn require_non_empty(value: &str, what: &str) -> Result<(), GatewayError> {
-    if value.is_empty() {
-        Err(GatewayError::new(
-            ErrorKind::InvalidParams,
-            format!("{what} must not be empty"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// True for a first reply the profile says to retry: -32003/-32004 with
-/// `data.a2a_error`.
-fn is_retryable(reply: &Reply) -> bool {
-    serde_json::from_slice::<jsonrpc::Response>(&reply.payload)
-        .ok()
-        .and_then(|r| r.error)
-        .and_then(|e| e.profile_error())
-        .is_some_and(|p| p.is_retryable())
-}
-
-/// A SendMessage request made ready for MQTT: the profile's `Task.id` minted.
-struct PreparedSend {
-    params: Value,
-    task_id: String,
-    context_id: Option<String>,
-    user_message: Value,
-    return_immediately: bool,
-    history_length: Option<i32>,
-}
-
-fn prepare_send(method: Method, params: Option<&RawValue>) -> Result<PreparedSend, GatewayError> {
-    let mut params = params_value(params);
-    let typed: SendMessageRequest = typed_params(method, &params)?;
-    require_non_empty(&typed.message.message_id, "params.message.messageId")?;
-    if typed.message.parts.is_empty() {
-        return Err(GatewayError::new(
-            ErrorKind::InvalidParams,
-            "params.message.parts must contain at least one part",
-        ));
-    }
-    let client_task = typed.message.task_id.filter(|t| !t.is_empty());
-    let minted = client_task.is_none();
-    // The profile: the requester mints Task.id (UUIDv4) for new tasks, so that a
-    // retried publish cannot create a second task.
-    let task_id = client_task.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let context_id = typed
-        .message
-        .context_id
-        .filter(|c| !c.is_empty())
-        .or_else(|| minted.then(|| uuid::Uuid::new_v4().to_string()));
-    let message = params
-        .get_mut("message")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| {
-            GatewayError::new(ErrorKind::InvalidParams, "params.message must be an object")
-        })?;
-    // One spelling on the wire, whichever the client used.
-    message.remove("task_id");
-    message.remove("context_id");
-    message.insert("taskId".into(), Value::String(task_id.clone()));
-    if let Some(c) = &context_id {
-        message.insert("contextId".into(), Value::String(c.clone()));
-    }
-    let user_message = Value::Object(message.clone());
-    let config = typed.configuration.unwrap_or_default();
-    Ok(PreparedSend {
-        params,
-        task_id,
-        context_id,
-        user_message,
-        return_immediately: config.return_immediately,
-        history_length: config.history_length,
-    })
-}
-
-/// One JSON-RPC call to one agent.
-struct Call {
-    state: AppState,
-    addr: AgentAddr,
-    agent: String,
-    id: RequestId,
-    base_url: String,
-}
-
-impl Call {
-    fn new(
-        state: AppState,
-        org: &str,
-        unit: &str,
-        agent: &str,
-        id: RequestId,
-        headers: &HeaderMap,
-    ) -> Result<Call, GatewayError> {
-        let addr = AgentAddr::new(org, unit, agent).map_err(|e| {
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    let params = match version {
+        Version::V1_0 => Ok(params),
+        Version::V0_3 => v03::params_to_v1(method, &params).map_err(|e| {
             GatewayError::new(
                 ErrorKind::InvalidParams,
-                format!("invalid agent address in the URL: {e}"),
+                format!("invalid {} params: {e}", v03::method_name_v03(method)),
             )
-        })?;
-        let base_url = public_base(&state.config().http, headers);
-        Ok(Call {
-            agent: addr.to_string(),
-            addr,
-            state,
-            id,
-            base_url,
-        })
-    }
-
-    /// The agent's index entry; unknown and offline agents fail here, at once.
-    fn entry(&self) -> Result<std::sync::Arc<AgentEntry>, GatewayError> {
-        let entry = self.state.index().get(&self.addr).ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::AgentNotFound,
-                format!(
-                    "no agent {} is registered (no valid card on its discovery topic)",
-                    self.agent
-                ),
-            )
-            .with("agent", &self.agent)
-        })?;
-        if entry.status == Liveness::Offline {
-            let source = entry.status_source.as_deref().unwrap_or("agent");
-            return Err(GatewayError::new(
-                ErrorKind::AgentOffline,
-                format!(
-                    "agent {} is offline (reported by {source}); try again when it is back",
-                    self.agent
-                ),
-            )
-            .with("agent", &self.agent)
-            .with("statusSource", source));
-        }
-        Ok(entry)
-    }
-
-    async fn dispatch(
-        self,
-        method: Method,
-        params: Option<&RawValue>,
-    ) -> Result<Response, GatewayError> {
-        let entry = self.entry()?;
-        if method.is_streaming() && !entry.streaming {
-            return Err(GatewayError::new(
-                ErrorKind::UnsupportedOperation,
-                format!(
-                    "agent {} does not support streaming (its card says capabilities.streaming is not true)",
-                    self.agent
-                ),
-            ));
-        }
-        match method {
-            Method::SendMessage => {
-                let prepared = prepare_send(method, params)?;
-                Ok(self.send_message(entry, prepared).await)
-            }
-            Method::SendStreamingMessage => self.send_streaming(params).await,
-            Method::GetTask => {
-                let p = params_value(params);
-                let typed: GetTaskRequest = typed_params(method, &p)?;
-                require_non_empty(&typed.id, "params.id")?;
-                let result = self.unary(method, &p).await?;
-                let task = task_result(&self.agent, &typed.id, result)?;
-                Ok(rpc_success(&self.id, &task.to_string()))
-            }
-            Method::CancelTask => {
-                let p = params_value(params);
-                let typed: TaskIdRequest = typed_params(method, &p)?;
-                require_non_empty(&typed.id, "params.id")?;
-                let result = self.unary(method, &p).await?;
-                let task = task_result(&self.agent, &typed.id, result)?;
-                Ok(rpc_success(&self.id, &task.to_string()))
-            }
-            Method::ListTasks => {
-                let p = params_value(params);
-                let _: ListTasksRequest = typed_params(method, &p)?;
-                let result = self.unary(method, &p).await?;
-                if !result.get("tasks").is_some_and(Value::is_array) {
-                    return Err(GatewayError::new(
-                        ErrorKind::InvalidAgentResponse,
-                        format!(
-                            "agent {} answered ListTasks without a \"tasks\" array",
-                            self.agent
-                        ),
-                    ));
-                }
-                Ok(rpc_success(&self.id, &result.to_string()))
-            }
-            Method::SubscribeToTask => {
-                let p = params_value(params);
-                let typed: TaskIdRequest = typed_params(method, &p)?;
-                require_non_empty(&typed.id, "params.id")?;
-                let tracker =
-                    StreamTracker::new(&self.agent, Mode::Stream, Some(typed.id), None, None);
-                self.stream(method, &p, tracker).await
-            }
-            Method::GetExtendedAgentCard => {
-                let p = params_value(params);
-                let result = self.unary(method, &p).await?;
-                if !result.is_object() {
-                    return Err(GatewayError::new(
-                        ErrorKind::InvalidAgentResponse,
-                        format!(
-                            "agent {} answered GetExtendedAgentCard with something that is not a card",
-                            self.agent
-                        ),
-                    ));
-                }
-                let card = served_card(&result, &self.interfaces());
-                Ok(rpc_success(&self.id, &card.to_string()))
-            }
-            Method::CreateTaskPushNotificationConfig
-            | Method::GetTaskPushNotificationConfig
-            | Method::ListTaskPushNotificationConfigs
-            | Method::DeleteTaskPushNotificationConfig => Err(GatewayError::new(
-                ErrorKind::PushNotificationNotSupported,
-                "push notifications are not supported through this gateway; use SubscribeToTask or GetTask",
-            )),
-        }
-    }
-
-    fn interfaces(&self) -> Vec<ServedInterface> {
-        vec![ServedInterface {
-            url: super::cards::agent_url(&self.base_url, &self.addr),
-            protocol_binding: "JSONRPC",
-            protocol_version: "1.0",
-        }]
-    }
-
-    /// Publishes `method(params)` to the agent and waits for its first reply.
-    async fn start(&self, method: Method, params: &Value) -> Result<Exchange, GatewayError> {
-        let payload = format!(
-            "{{\"jsonrpc\":\"2.0\",\"id\":\"{}\",\"method\":\"{}\",\"params\":{}}}",
-            uuid::Uuid::new_v4().simple(),
-            method.name(),
-            params
-        );
-        let request = OutboundRequest {
-            topic: self.addr.request_topic(),
-            payload: Bytes::from(payload),
-            user_properties: Vec::new(),
-        };
-        self.state
-            .requester()
-            .start(&request, &is_retryable)
-            .await
-            .map_err(|e| GatewayError::from_request(&self.agent, e))
-    }
-
-    /// A call answered by one reply.
-    async fn unary(&self, method: Method, params: &Value) -> Result<Value, GatewayError> {
-        let mut exchange = self.start(method, params).await?;
-        let reply = exchange
-            .next()
-            .await
-            .map_err(|e| GatewayError::from_request(&self.agent, e))?;
-        match decode_reply(&self.agent, &reply.payload)? {
-            AgentItem::Result(v) => Ok(v),
-            AgentItem::Error(e) => Err(GatewayError::from_agent(&self.agent, e)),
-        }
-    }
-
-    /// The next client items from the exchange; on a stalled stream, asks the
-    /// agent for the task (the profile's recovery) before giving up.
-    async fn next_items(
-        &self,
-        exchange: &mut Exchange,
-        tracker: &mut StreamTracker,
-    ) -> Result<Vec<Value>, GatewayError> {
-        loop {
-            let reply = match exchange.next().await {
-                Ok(reply) => reply,
-                Err(RequestError::StreamIdle { idle }) => return self.recover(tracker, idle).await,
-                Err(e) => return Err(GatewayError::from_request(&self.agent, e)),
-            };
-            if !tracker.first_sighting(&reply.payload) {
-                tracing::debug!(agent = %self.agent, "duplicate reply ignored");
-                continue;
-            }
-            let item = decode_reply(&self.agent, &reply.payload)?;
-            return tracker.on_item(item);
-        }
-    }
-
-    async fn recover(
-        &self,
-        tracker: &mut StreamTracker,
-        idle: Duration,
-    ) -> Result<Vec<Value>, GatewayError> {
-        let idle_error = GatewayError::from_request(&self.agent, RequestError::StreamIdle { idle });
-        let Some(task_id) = tracker.task_id().map(str::to_owned) else {
-            return Err(idle_error);
-        };
-        let params = json!({ "id": task_id });
-        let task = match self.unary(Method::GetTask, &params).await {
-            Ok(result) => task_result(&self.agent, &task_id, result)?,
-            Err(_) => return Err(idle_error),
-        };
-        let state = task
-            .get("status")
-            .and_then(|s| s.get("state"))
-            .and_then(Value::as_str)
-            .and_then(TaskState::parse);
-        match state {
-            Some(s) if s.ends_stream() => Ok(tracker.recover_with(task)),
-            other => Err(idle_error.with("taskState", other.map_or("unknown", TaskState::as_str))),
-        }
-    }
-
-    /// SendMessage. Answers normally when the outcome is ready within
-    /// `http.keepalive_secs`; otherwise starts the 200 response and sends a space
-    /// (JSON whitespace) every `keepalive_secs` until the JSON-RPC response is ready,
-    /// so that idle-timeout proxies and clients do not cut a long blocking call.
-    async fn send_message(
-        self,
-        entry: std::sync::Arc<AgentEntry>,
-        prepared: PreparedSend,
-    ) -> Response {
-        let keepalive = Duration::from_secs(self.state.config().http.keepalive_secs);
-        let id = self.id.clone();
-        let mut outcome =
-            Box::pin(async move { self.send_message_outcome(&entry, prepared).await });
-        match tokio::time::timeout(keepalive, &mut outcome).await {
-            Ok(Ok(v)) => rpc_success(&id, &v.to_string()),
-            Ok(Err(e)) => rpc_error(&id, &e),
-            Err(_) => {
-                let body_of = move |r: Result<Value, GatewayError>| match r {
-                    Ok(v) => jsonrpc::success(&id, &v.to_string()),
-                    Err(e) => jsonrpc::failure(&id, &e.to_jsonrpc()),
-                };
-                let body = async_stream::stream! {
-                    yield Ok::<Bytes, Infallible>(Bytes::from_static(b" "));
-                    loop {
-                        tokio::select! {
-                            r = &mut outcome => {
-                                yield Ok(Bytes::from(body_of(r)));
-                                break;
-                            }
-                            _ = tokio::time::sleep(keepalive) => yield Ok(Bytes::from_static(b" ")),
-                        }
-                    }
-                };
-                let mut response = Response::new(Body::from_stream(body));
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    header::HeaderValue::from_static("application/json"),
-                );
-                response
-                    .headers_mut()
-                    .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
-                response
-            }
-        }
-    }
-
-    async fn send_message_outcome(
-        &self,
-        entry: &AgentEntry,
-        prepared: PreparedSend,
-    ) -> Result<Value, GatewayError> {
-        // Blocking calls to a streaming agent go out as SendStreamingMessage: the
-        // agent then reports progress, so a long task is bounded by the idle
-        // timeout between updates rather than by the first-reply timeout, and the
-        // gateway builds the final Task from the updates.
-        let (mqtt_method, mode) = if prepared.return_immediately {
-            (Method::SendMessage, Mode::Immediate)
-        } else if entry.streaming {
-            (
-                Method::SendStreamingMessage,
-                Mode::Blocking {
-                    task_result_ends: false,
-                },
-            )
-        } else {
-            (
-                Method::SendMessage,
-                Mode::Blocking {
-                    task_result_ends: true,
-                },
-            )
-        };
-        let mut tracker = StreamTracker::new(
-            &self.agent,
-            mode,
-            Some(prepared.task_id.clone()),
-            prepared.context_id.clone(),
-            Some(prepared.user_message.clone()),
-        );
-        let mut exchange = self.start(mqtt_method, &prepared.params).await?;
-        while !tracker.is_finished() {
-            self.next_items(&mut exchange, &mut tracker).await?;
-        }
-        let mut outcome = tracker.outcome().ok_or_else(|| {
-            GatewayError::new(
-                ErrorKind::InvalidAgentResponse,
-                format!("agent {} ended without a result", self.agent),
-            )
-        })?;
-        if let (Some(n), Some(task)) = (prepared.history_length, outcome.get_mut("task")) {
-            trim_history(task, n);
-        }
-        Ok(outcome)
-    }
-
-    async fn send_streaming(self, params: Option<&RawValue>) -> Result<Response, GatewayError> {
-        let prepared = prepare_send(Method::SendStreamingMessage, params)?;
-        let tracker = StreamTracker::new(
-            &self.agent,
-            Mode::Stream,
-            Some(prepared.task_id),
-            prepared.context_id,
-            Some(prepared.user_message),
-        );
-        self.stream(Method::SendStreamingMessage, &prepared.params, tracker)
-            .await
-    }
-
-    /// Streams the exchange as SSE. Failures before the first item are a plain
-    /// JSON-RPC error response; later ones are the stream's last event.
-    async fn stream(
-        self,
-        method: Method,
-        params: &Value,
-        mut tracker: StreamTracker,
-    ) -> Result<Response, GatewayError> {
-        let mut exchange = self.start(method, params).await?;
-        let first = self.next_items(&mut exchange, &mut tracker).await?;
-        let keepalive = Duration::from_secs(self.state.config().http.keepalive_secs);
-        let shutdown = self.state.shutdown_token().clone();
-        let events = async_stream::stream! {
-            for item in first {
-                yield Ok::<Event, Infallible>(self.event(&item));
-            }
-            while !tracker.is_finished() {
-                let next = tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => Err(GatewayError::new(
-                        ErrorKind::ShuttingDown,
-                        "the gateway is shutting down; resume with SubscribeToTask on another instance",
-                    )),
-                    items = self.next_items(&mut exchange, &mut tracker) => items,
-                };
-                match next {
-                    Ok(items) => {
-                        for item in items {
-                            yield Ok(self.event(&item));
-                        }
-                    }
-                    Err(e) => {
-                        yield Ok(Event::default().data(jsonrpc::failure(&self.id, &e.to_jsonrpc())));
-                        break;
-                    }
-                }
-            }
-        };
-        let mut response = Sse::new(events)
-            .keep_alive(KeepAlive::new().interval(keepalive))
-            .into_response();
-        // Tell buffering proxies (nginx) to pass events through at once.
-        response
-            .headers_mut()
-            .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-store"),
-        );
-        Ok(response)
-    }
-
-    fn event(&self, item: &Value) -> Event {
-        Event::default().data(jsonrpc::success(&self.id, &item.to_string()))
-    }
-}
-
-/// Applies `historyLength` to a Task built by the gateway (0 removes history).
-fn trim_history(task: &mut Value, n: i32) {
-    let Some(obj) = task.as_object_mut() else {
-        return;
+        }),
     };
-    if n <= 0 {
-        obj.remove("history");
-        return;
-    }
-    if let Some(Value::Array(h)) = obj.get_mut("history") {
-        let keep = n as usize;
-        if h.len() > keep {
-            h.drain(..h.len() - keep);
+    let started = params
+        .and_then(|p| Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p)));
+    let (call, params) = match started {
+        Ok(cp) => cp,
+        Err(e) => return json_body(status_of(&e), render.error(&e)),
+    };
+    tracing::debug!(agent = %call.addr(), %method, version = version.as_str(), "A2A JSON-RPC call");
+    let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
+    match call.execute(method, params).await {
+        Err(e) => json_body(status_of(&e), render.error(&e)),
+        Ok(Outcome::Unary(result)) => {
+            json_with_keepalive(
+                async move { render.result(result.await) },
+                keepalive,
+                "application/json",
+            )
+            .await
+        }
+        Ok(Outcome::Stream(items)) => {
+            sse(items.map(move |item| render.stream_item(item)), keepalive)
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(v: Value) -> Box<RawValue> {
-        RawValue::from_string(v.to_string()).unwrap()
-    }
-
-    #[test]
-    fn new_tasks_get_minted_ids() {
-        let p = raw(
-            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}),
-        );
-        let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
-        assert_eq!(
-            uuid::Uuid::parse_str(&prepared.task_id)
-                .unwrap()
-                .get_version_num(),
-            4
-        );
-        let ctx = prepared.context_id.clone().unwrap();
-        assert_eq!(
-            prepared.params["message"]["taskId"],
-            prepared.task_id.as_str()
-        );
-        assert_eq!(prepared.params["message"]["contextId"], ctx.as_str());
-    }
-
-    #[test]
-    fn client_ids_are_kept_and_context_is_not_invented_for_continuations() {
-        let p = raw(
-            json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "task_id": "t-1"}}),
-        );
-        let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
-        assert_eq!(prepared.task_id, "t-1");
-        assert_eq!(prepared.context_id, None);
-        assert_eq!(prepared.params["message"]["taskId"], "t-1");
-        assert!(prepared.params["message"].get("task_id").is_none());
-        let p = raw(
-            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "contextId": "c"}}),
-        );
-        let prepared = prepare_send(Method::SendMessage, Some(&p)).unwrap();
-        assert_eq!(prepared.context_id.as_deref(), Some("c"));
-    }
-
-    #[test]
-    fn bad_params_name_the_field() {
-        let cases = [
-            (json!({}), "message"),
-            (
-                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{}]}}),
-                "message.parts[0]",
-            ),
-            (
-                json!({"message": {"messageId": "m", "role": "USER", "parts": [{"text": "x"}]}}),
-                "message.role",
-            ),
-            (
-                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}),
-                "at least one part",
-            ),
-            (
-                json!({"message": {"messageId": "", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
-                "messageId",
-            ),
-        ];
-        for (params, needle) in cases {
-            let p = raw(params.clone());
-            let Err(err) = prepare_send(Method::SendMessage, Some(&p)) else {
-                panic!("{params} accepted");
-            };
-            assert_eq!(err.kind, ErrorKind::InvalidParams);
-            assert!(err.message.contains(needle), "{params}: {}", err.message);
-        }
-        let Err(err) = prepare_send(Method::SendMessage, None) else {
-            panic!()
-        };
-        assert_eq!(err.kind, ErrorKind::InvalidParams);
-    }
-
-    #[test]
-    fn history_trimming() {
-        let mut t = json!({"history": [1, 2, 3]});
-        trim_history(&mut t, 2);
-        assert_eq!(t["history"], json!([2, 3]));
-        trim_history(&mut t, 0);
-        assert!(t.get("history").is_none());
+/// JSON-RPC errors travel with HTTP 200, except an oversized body (413).
+fn status_of(e: &GatewayError) -> axum::http::StatusCode {
+    if e.kind == ErrorKind::BodyTooLarge {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        axum::http::StatusCode::OK
     }
 }

@@ -3,9 +3,13 @@
 //! | route | handler |
 //! |---|---|
 //! | `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json` | [`cards`] |
-//! | `POST /agents/{org}/{unit}/{agent}` (and with `/`) | [`jsonrpc`] |
+//! | `GET /agents/{org}/{unit}/{agent}/.well-known/agent.json` | [`cards`] (v0.3 location) |
+//! | `POST /agents/{org}/{unit}/{agent}` (and with `/`) | [`jsonrpc`] (v1.0 and v0.3) |
+//! | `/agents/{org}/{unit}/{agent}/message:send`, `tasks/...` | [`rest`] (v1.0 and v0.3 paths) |
 //! | `GET /healthz`, `GET /readyz` | [`health`] |
 
+pub mod body;
+pub mod call;
 pub mod cards;
 pub mod error;
 pub mod exchange;
@@ -13,6 +17,8 @@ pub mod health;
 pub mod inbound;
 pub mod jsonrpc;
 pub mod respond;
+pub mod rest;
+pub mod version;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -241,8 +247,16 @@ pub fn router(state: AppState) -> Router {
             "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",
             get(cards::agent_card),
         )
+        .route(
+            "/agents/{org}/{unit}/{agent}/.well-known/agent.json",
+            get(cards::legacy_agent_card),
+        )
         .route("/agents/{org}/{unit}/{agent}", post(jsonrpc::handle))
         .route("/agents/{org}/{unit}/{agent}/", post(jsonrpc::handle))
+        .route(
+            "/agents/{org}/{unit}/{agent}/{*rest}",
+            get(rest::handle).post(rest::handle).delete(rest::handle),
+        )
         .fallback(respond::not_found)
         .layer(CatchPanicLayer::custom(respond::panic_response))
         .with_state(state)

@@ -39,38 +39,24 @@ pub fn rpc_error(id: &RequestId, error: &GatewayError) -> Response {
     json_body(status, jsonrpc::failure(id, &error.to_jsonrpc()))
 }
 
-/// A `google.rpc.Status`-shaped error for the non-JSON-RPC routes:
-/// `{"error": {"code": 404, "status": "NOT_FOUND", "message": ..., "details": [ErrorInfo]}}`.
+/// A `google.rpc.Status`-shaped error (A2A v1.0.1 §11.6) for the REST binding and
+/// the non-JSON-RPC routes:
+/// `{"error": {"code": 404, "status": "NOT_FOUND", "message": ..., "details": [ErrorInfo, ...]}}`.
 pub fn http_error(error: &GatewayError) -> Response {
     let status = error.status();
-    let body = json!({
-        "error": {
-            "code": status.as_u16(),
-            "status": grpc_status_name(status),
-            "message": error.message,
-            "details": [error.error_info()],
-        }
-    });
-    json_value(status, &body)
+    json_value(status, &http_error_body(error))
 }
 
-/// The google.rpc.Code name closest to an HTTP status (AIP-193 mapping).
-fn grpc_status_name(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "INVALID_ARGUMENT",
-        401 => "UNAUTHENTICATED",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        409 => "ALREADY_EXISTS",
-        413 => "OUT_OF_RANGE",
-        429 => "RESOURCE_EXHAUSTED",
-        499 => "CANCELLED",
-        501 => "UNIMPLEMENTED",
-        502 | 503 => "UNAVAILABLE",
-        504 => "DEADLINE_EXCEEDED",
-        500..=599 => "INTERNAL",
-        _ => "UNKNOWN",
-    }
+/// The body of [`http_error`].
+pub fn http_error_body(error: &GatewayError) -> Value {
+    json!({
+        "error": {
+            "code": error.status().as_u16(),
+            "status": error.kind.spec().grpc,
+            "message": error.message,
+            "details": error.details(),
+        }
+    })
 }
 
 /// Fallback for unknown paths.
@@ -82,9 +68,7 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
             uri.path()
         ),
     );
-    let mut r = http_error(&err);
-    *r.status_mut() = StatusCode::NOT_FOUND;
-    r
+    http_error(&err)
 }
 
 /// Turns a handler panic (a bug) into a 500 instead of a dropped connection.

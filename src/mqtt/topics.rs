@@ -84,6 +84,16 @@ impl AgentAddr {
         AgentAddr::new(org, unit, agent)
     }
 
+    /// The smallest address within `org` (and `unit`), as the start of a range
+    /// scan. Not a usable agent address.
+    pub fn range_start(org: &str, unit: Option<&str>) -> AgentAddr {
+        AgentAddr {
+            org: org.to_owned(),
+            unit: unit.unwrap_or_default().to_owned(),
+            agent: String::new(),
+        }
+    }
+
     pub fn org(&self) -> &str {
         &self.org
     }

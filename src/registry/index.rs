@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::search::{Facets, Page, Query, SearchIndex};
 use crate::a2a::card;
 use crate::mqtt::topics::parse_discovery_topic;
 use crate::mqtt::{
@@ -16,7 +17,7 @@ use crate::mqtt::{
 };
 
 /// Liveness from the card's `a2a-status` user property.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Liveness {
     Online,
     Offline,
@@ -83,13 +84,35 @@ pub struct Rejection {
     payload_hash: u64,
 }
 
+/// The entries and their secondary indexes, always changed together.
+#[derive(Debug, Default)]
+struct State {
+    entries: BTreeMap<AgentAddr, Arc<AgentEntry>>,
+    search: SearchIndex,
+}
+
+impl State {
+    fn remove(&mut self, addr: &AgentAddr) -> Option<Arc<AgentEntry>> {
+        let removed = self.entries.remove(addr)?;
+        self.search.remove(addr, Some(removed.status));
+        Some(removed)
+    }
+
+    fn insert(&mut self, entry: Arc<AgentEntry>, facets: Facets) {
+        let old_status = self.entries.get(&entry.addr).map(|e| e.status);
+        self.search
+            .upsert(&entry.addr, facets, entry.status, old_status);
+        self.entries.insert(entry.addr.clone(), entry);
+    }
+}
+
 /// Caps the memory spent remembering refused cards.
 const MAX_REJECTIONS: usize = 10_000;
 
 /// The searchable set of agents seen on discovery topics.
 #[derive(Debug)]
 pub struct Index {
-    entries: RwLock<BTreeMap<AgentAddr, Arc<AgentEntry>>>,
+    state: RwLock<State>,
     rejected: Mutex<HashMap<String, Rejection>>,
     max_card_bytes: usize,
     /// Session generation whose retained burst is being received.
@@ -103,7 +126,7 @@ pub struct Index {
 impl Index {
     pub fn new(max_card_bytes: usize) -> Index {
         Index {
-            entries: RwLock::new(BTreeMap::new()),
+            state: RwLock::new(State::default()),
             rejected: Mutex::new(HashMap::new()),
             max_card_bytes,
             generation: AtomicU64::new(0),
@@ -149,8 +172,9 @@ impl Index {
             .map(str::to_owned);
         let now = Utc::now();
         let generation = self.generation.load(Ordering::Relaxed);
-        let mut entries = self.write();
-        let first_seen = entries.get(&addr).map(|e| e.first_seen);
+        let facets = Facets::of(&valid.card);
+        let mut state = self.write();
+        let first_seen = state.entries.get(&addr).map(|e| e.first_seen);
         let entry = Arc::new(AgentEntry {
             addr: addr.clone(),
             card: Arc::new(valid.card),
@@ -163,8 +187,8 @@ impl Index {
             last_seen: now,
             seen_in: generation,
         });
-        entries.insert(addr.clone(), entry);
-        drop(entries);
+        state.insert(entry, facets);
+        drop(state);
         if first_seen.is_some() {
             tracing::debug!(agent = %addr, status = status.as_str(), "agent card updated");
             Applied::Updated(addr)
@@ -210,27 +234,33 @@ impl Index {
         rejected.remove(topic);
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<AgentAddr, Arc<AgentEntry>>> {
-        self.entries.write().unwrap_or_else(|p| p.into_inner())
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<AgentAddr, Arc<AgentEntry>>> {
-        self.entries.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a registry query.
+    pub fn search(&self, query: &Query) -> Page {
+        let state = self.read();
+        state.search.search(&state.entries, query)
     }
 
     /// The entry of one agent.
     pub fn get(&self, addr: &AgentAddr) -> Option<Arc<AgentEntry>> {
-        self.read().get(addr).cloned()
+        self.read().entries.get(addr).cloned()
     }
 
     /// All entries, ordered by address.
     pub fn list(&self) -> Vec<Arc<AgentEntry>> {
-        self.read().values().cloned().collect()
+        self.read().entries.values().cloned().collect()
     }
 
     /// Number of indexed agents.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.read().entries.len()
     }
 
     /// Whether no agent is indexed.
@@ -257,12 +287,19 @@ impl Index {
         if self.generation.load(Ordering::Relaxed) != generation {
             return 0; // a newer session started meanwhile; its own sync decides
         }
-        let mut entries = self.write();
-        let before = entries.len();
-        entries.retain(|_, e| e.seen_in >= generation);
-        let purged = before - entries.len();
-        let total = entries.len();
-        drop(entries);
+        let mut state = self.write();
+        let stale: Vec<AgentAddr> = state
+            .entries
+            .values()
+            .filter(|e| e.seen_in < generation)
+            .map(|e| e.addr.clone())
+            .collect();
+        for addr in &stale {
+            state.remove(addr);
+        }
+        let purged = stale.len();
+        let total = state.entries.len();
+        drop(state);
         self.synced.store(true, Ordering::Relaxed);
         tracing::info!(
             agents = total,

@@ -2,6 +2,8 @@
 //! on `$a2a/v1/discovery/{org}/{unit}/{agent}`.
 
 pub mod index;
+pub mod search;
 pub mod sync;
 
 pub use index::{AgentEntry, Applied, Index, Liveness, Rejection};
+pub use search::{Page, Query};

@@ -461,15 +461,22 @@ pub fn parse_sse(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Opens an SSE stream and yields events as they arrive.
+/// Opens an SSE stream (A2A v1.0) and yields events as they arrive.
 pub async fn open_stream(url: &str, body: &Value) -> mpsc::Receiver<Value> {
-    let r = http()
-        .post(url)
-        .header("A2A-Version", "1.0")
-        .json(body)
-        .send()
-        .await
-        .expect("request");
+    open_stream_as(url, body, Some("1.0")).await
+}
+
+/// Opens an SSE stream sending `version` as A2A-Version (none: no header).
+pub async fn open_stream_as(
+    url: &str,
+    body: &Value,
+    version: Option<&str>,
+) -> mpsc::Receiver<Value> {
+    let mut req = http().post(url).json(body);
+    if let Some(v) = version {
+        req = req.header("A2A-Version", v);
+    }
+    let r = req.send().await.expect("request");
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
         let mut buf = String::new();

@@ -1,0 +1,559 @@
+//! One A2A call to one agent, independent of the HTTP binding (JSON-RPC or REST)
+//! and of the protocol version the client speaks: params come in as A2A v1.0
+//! JSON, results go out as v1.0 JSON, and the bindings translate.
+//!
+//! The agent is looked up first (unknown and offline agents fail at once); each
+//! call becomes one MQTT request; [`super::exchange`] turns the replies into what
+//! A2A promises the client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::cards::{interfaces, public_base};
+use super::error::{ErrorKind, GatewayError};
+use super::exchange::{AgentItem, Mode, StreamTracker, decode_reply, task_result};
+use crate::a2a::Method;
+use crate::a2a::card::served_card;
+use crate::a2a::jsonrpc;
+use crate::a2a::types::{
+    GetTaskRequest, ListTasksRequest, SendMessageRequest, TaskIdRequest, TaskState,
+};
+use crate::mqtt::{AgentAddr, Exchange, OutboundRequest, Reply, RequestError};
+use crate::registry::{AgentEntry, Liveness};
+
+/// A stream of v1.0 `StreamResponse` items; an `Err` is the last item.
+pub type ItemStream = BoxStream<'static, Result<Value, GatewayError>>;
+
+/// What a call produces once it is under way.
+pub enum Outcome {
+    /// One v1.0 result, possibly slow to come.
+    Unary(BoxFuture<'static, Result<Value, GatewayError>>),
+    /// A stream whose first items already arrived (so failures before the
+    /// stream are an `Err` of [`Call::execute`] instead).
+    Stream(ItemStream),
+}
+
+/// Parses `params` into `T`, naming the offending field on failure.
+fn typed_params<T: DeserializeOwned>(method: Method, params: &Value) -> Result<T, GatewayError> {
+    serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        GatewayError::new(
+            ErrorKind::InvalidParams,
+            format!("invalid {method} params{at}: {}", e.inner()),
+        )
+    })
+}
+
+fn require_non_empty(value: &str, what: &str) -> Result<(), GatewayError> {
+    if value.is_empty() {
+        Err(GatewayError::new(
+            ErrorKind::InvalidParams,
+            format!("{what} must not be empty"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// True for a first reply the profile says to retry: -32003/-32004 with
+/// `data.a2a_error`.
+fn is_retryable(reply: &Reply) -> bool {
+    serde_json::from_slice::<jsonrpc::Response>(&reply.payload)
+        .ok()
+        .and_then(|r| r.error)
+        .and_then(|e| e.profile_error())
+        .is_some_and(|p| p.is_retryable())
+}
+
+/// A SendMessage request made ready for MQTT: the profile's `Task.id` minted.
+struct PreparedSend {
+    params: Value,
+    task_id: String,
+    context_id: Option<String>,
+    user_message: Value,
+    return_immediately: bool,
+    history_length: Option<i32>,
+}
+
+fn prepare_send(method: Method, mut params: Value) -> Result<PreparedSend, GatewayError> {
+    let typed: SendMessageRequest = typed_params(method, &params)?;
+    require_non_empty(&typed.message.message_id, "params.message.messageId")?;
+    if typed.message.parts.is_empty() {
+        return Err(GatewayError::new(
+            ErrorKind::InvalidParams,
+            "params.message.parts must contain at least one part",
+        ));
+    }
+    let client_task = typed.message.task_id.filter(|t| !t.is_empty());
+    let minted = client_task.is_none();
+    // The profile: the requester mints Task.id (UUIDv4) for new tasks, so that a
+    // retried publish cannot create a second task.
+    let task_id = client_task.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let context_id = typed
+        .message
+        .context_id
+        .filter(|c| !c.is_empty())
+        .or_else(|| minted.then(|| uuid::Uuid::new_v4().to_string()));
+    let message = params
+        .get_mut("message")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| {
+            GatewayError::new(ErrorKind::InvalidParams, "params.message must be an object")
+        })?;
+    // One spelling on the wire, whichever the client used.
+    message.remove("task_id");
+    message.remove("context_id");
+    message.insert("taskId".into(), Value::String(task_id.clone()));
+    if let Some(c) = &context_id {
+        message.insert("contextId".into(), Value::String(c.clone()));
+    }
+    let user_message = Value::Object(message.clone());
+    let config = typed.configuration.unwrap_or_default();
+    Ok(PreparedSend {
+        params,
+        task_id,
+        context_id,
+        user_message,
+        return_immediately: config.return_immediately,
+        history_length: config.history_length,
+    })
+}
+
+/// One call to one agent.
+pub struct Call {
+    state: AppState,
+    addr: AgentAddr,
+    agent: String,
+    base_url: String,
+}
+
+impl Call {
+    /// Validates the agent address from the URL.
+    pub fn new(
+        state: AppState,
+        org: &str,
+        unit: &str,
+        agent: &str,
+        headers: &HeaderMap,
+    ) -> Result<Call, GatewayError> {
+        let addr = AgentAddr::new(org, unit, agent).map_err(|e| {
+            GatewayError::new(
+                ErrorKind::InvalidParams,
+                format!("invalid agent address in the URL: {e}"),
+            )
+        })?;
+        let base_url = public_base(&state.config().http, headers);
+        Ok(Call {
+            agent: addr.to_string(),
+            addr,
+            state,
+            base_url,
+        })
+    }
+
+    /// The agent's address.
+    pub fn addr(&self) -> &AgentAddr {
+        &self.addr
+    }
+
+    /// The agent's index entry; unknown and offline agents fail here, at once.
+    fn entry(&self) -> Result<Arc<AgentEntry>, GatewayError> {
+        let entry = self.state.index().get(&self.addr).ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::AgentNotFound,
+                format!(
+                    "no agent {} is registered (no valid card on its discovery topic)",
+                    self.agent
+                ),
+            )
+            .with("agent", &self.agent)
+        })?;
+        if entry.status == Liveness::Offline {
+            let source = entry.status_source.as_deref().unwrap_or("agent");
+            return Err(GatewayError::new(
+                ErrorKind::AgentOffline,
+                format!(
+                    "agent {} is offline (reported by {source}); try again when it is back",
+                    self.agent
+                ),
+            )
+            .with("agent", &self.agent)
+            .with("statusSource", source));
+        }
+        Ok(entry)
+    }
+
+    /// Validates `params` (A2A v1.0 JSON) and starts the call.
+    pub async fn execute(self, method: Method, params: Value) -> Result<Outcome, GatewayError> {
+        let entry = self.entry()?;
+        if method.is_streaming() && !entry.streaming {
+            return Err(GatewayError::new(
+                ErrorKind::UnsupportedOperation,
+                format!(
+                    "agent {} does not support streaming (its card says capabilities.streaming is not true)",
+                    self.agent
+                ),
+            ));
+        }
+        match method {
+            Method::SendMessage => {
+                let prepared = prepare_send(method, params)?;
+                Ok(Outcome::Unary(Box::pin(async move {
+                    self.send_message_outcome(&entry, prepared).await
+                })))
+            }
+            Method::SendStreamingMessage => {
+                let prepared = prepare_send(method, params)?;
+                let tracker = StreamTracker::new(
+                    &self.agent,
+                    Mode::Stream,
+                    Some(prepared.task_id),
+                    prepared.context_id,
+                    Some(prepared.user_message),
+                );
+                self.stream(method, prepared.params, tracker).await
+            }
+            Method::GetTask => {
+                let typed: GetTaskRequest = typed_params(method, &params)?;
+                require_non_empty(&typed.id, "params.id")?;
+                Ok(Outcome::Unary(Box::pin(async move {
+                    let result = self.unary(method, &params).await?;
+                    task_result(&self.agent, &typed.id, result)
+                })))
+            }
+            Method::CancelTask => {
+                let typed: TaskIdRequest = typed_params(method, &params)?;
+                require_non_empty(&typed.id, "params.id")?;
+                Ok(Outcome::Unary(Box::pin(async move {
+                    let result = self.unary(method, &params).await?;
+                    task_result(&self.agent, &typed.id, result)
+                })))
+            }
+            Method::ListTasks => {
+                let _: ListTasksRequest = typed_params(method, &params)?;
+                Ok(Outcome::Unary(Box::pin(async move {
+                    let result = self.unary(method, &params).await?;
+                    if !result.get("tasks").is_some_and(Value::is_array) {
+                        return Err(GatewayError::new(
+                            ErrorKind::InvalidAgentResponse,
+                            format!(
+                                "agent {} answered ListTasks without a \"tasks\" array",
+                                self.agent
+                            ),
+                        ));
+                    }
+                    Ok(result)
+                })))
+            }
+            Method::SubscribeToTask => {
+                let typed: TaskIdRequest = typed_params(method, &params)?;
+                require_non_empty(&typed.id, "params.id")?;
+                let tracker =
+                    StreamTracker::new(&self.agent, Mode::Stream, Some(typed.id), None, None);
+                self.stream(method, params, tracker).await
+            }
+            Method::GetExtendedAgentCard => Ok(Outcome::Unary(Box::pin(async move {
+                let result = self.unary(method, &params).await?;
+                if !result.is_object() {
+                    return Err(GatewayError::new(
+                        ErrorKind::InvalidAgentResponse,
+                        format!(
+                            "agent {} answered GetExtendedAgentCard with something that is not a card",
+                            self.agent
+                        ),
+                    ));
+                }
+                Ok(served_card(
+                    &result,
+                    &interfaces(&self.base_url, &self.addr),
+                ))
+            }))),
+            Method::CreateTaskPushNotificationConfig
+            | Method::GetTaskPushNotificationConfig
+            | Method::ListTaskPushNotificationConfigs
+            | Method::DeleteTaskPushNotificationConfig => Err(GatewayError::new(
+                ErrorKind::PushNotificationNotSupported,
+                "push notifications are not supported through this gateway; use SubscribeToTask or GetTask",
+            )),
+        }
+    }
+
+    /// Publishes `method(params)` to the agent and waits for its first reply.
+    async fn start(&self, method: Method, params: &Value) -> Result<Exchange, GatewayError> {
+        let payload = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":\"{}\",\"method\":\"{}\",\"params\":{}}}",
+            uuid::Uuid::new_v4().simple(),
+            method.name(),
+            params
+        );
+        let request = OutboundRequest {
+            topic: self.addr.request_topic(),
+            payload: Bytes::from(payload),
+            user_properties: Vec::new(),
+        };
+        self.state
+            .requester()
+            .start(&request, &is_retryable)
+            .await
+            .map_err(|e| GatewayError::from_request(&self.agent, e))
+    }
+
+    /// A call answered by one reply.
+    async fn unary(&self, method: Method, params: &Value) -> Result<Value, GatewayError> {
+        let mut exchange = self.start(method, params).await?;
+        let reply = exchange
+            .next()
+            .await
+            .map_err(|e| GatewayError::from_request(&self.agent, e))?;
+        match decode_reply(&self.agent, &reply.payload)? {
+            AgentItem::Result(v) => Ok(v),
+            AgentItem::Error(e) => Err(GatewayError::from_agent(&self.agent, e)),
+        }
+    }
+
+    /// The next client items from the exchange; on a stalled stream, asks the
+    /// agent for the task (the profile's recovery) before giving up.
+    async fn next_items(
+        &self,
+        exchange: &mut Exchange,
+        tracker: &mut StreamTracker,
+    ) -> Result<Vec<Value>, GatewayError> {
+        loop {
+            let reply = match exchange.next().await {
+                Ok(reply) => reply,
+                Err(RequestError::StreamIdle { idle }) => return self.recover(tracker, idle).await,
+                Err(e) => return Err(GatewayError::from_request(&self.agent, e)),
+            };
+            if !tracker.first_sighting(&reply.payload) {
+                tracing::debug!(agent = %self.agent, "duplicate reply ignored");
+                continue;
+            }
+            let item = decode_reply(&self.agent, &reply.payload)?;
+            return tracker.on_item(item);
+        }
+    }
+
+    async fn recover(
+        &self,
+        tracker: &mut StreamTracker,
+        idle: Duration,
+    ) -> Result<Vec<Value>, GatewayError> {
+        let idle_error = GatewayError::from_request(&self.agent, RequestError::StreamIdle { idle });
+        let Some(task_id) = tracker.task_id().map(str::to_owned) else {
+            return Err(idle_error);
+        };
+        let params = json!({ "id": task_id });
+        let task = match self.unary(Method::GetTask, &params).await {
+            Ok(result) => task_result(&self.agent, &task_id, result)?,
+            Err(_) => return Err(idle_error),
+        };
+        let state = task
+            .get("status")
+            .and_then(|s| s.get("state"))
+            .and_then(Value::as_str)
+            .and_then(TaskState::parse);
+        match state {
+            Some(s) if s.ends_stream() => Ok(tracker.recover_with(task)),
+            other => Err(idle_error.with("taskState", other.map_or("unknown", TaskState::as_str))),
+        }
+    }
+
+    async fn send_message_outcome(
+        &self,
+        entry: &AgentEntry,
+        prepared: PreparedSend,
+    ) -> Result<Value, GatewayError> {
+        // Blocking calls to a streaming agent go out as SendStreamingMessage: the
+        // agent then reports progress, so a long task is bounded by the idle
+        // timeout between updates rather than by the first-reply timeout, and the
+        // gateway builds the final Task from the updates.
+        let (mqtt_method, mode) = if prepared.return_immediately {
+            (Method::SendMessage, Mode::Immediate)
+        } else if entry.streaming {
+            (
+                Method::SendStreamingMessage,
+                Mode::Blocking {
+                    task_result_ends: false,
+                },
+            )
+        } else {
+            (
+                Method::SendMessage,
+                Mode::Blocking {
+                    task_result_ends: true,
+                },
+            )
+        };
+        let mut tracker = StreamTracker::new(
+            &self.agent,
+            mode,
+            Some(prepared.task_id.clone()),
+            prepared.context_id.clone(),
+            Some(prepared.user_message.clone()),
+        );
+        let mut exchange = self.start(mqtt_method, &prepared.params).await?;
+        while !tracker.is_finished() {
+            self.next_items(&mut exchange, &mut tracker).await?;
+        }
+        let mut outcome = tracker.outcome().ok_or_else(|| {
+            GatewayError::new(
+                ErrorKind::InvalidAgentResponse,
+                format!("agent {} ended without a result", self.agent),
+            )
+        })?;
+        if let (Some(n), Some(task)) = (prepared.history_length, outcome.get_mut("task")) {
+            trim_history(task, n);
+        }
+        Ok(outcome)
+    }
+
+    /// Starts a stream and waits for its first items.
+    async fn stream(
+        self,
+        method: Method,
+        params: Value,
+        mut tracker: StreamTracker,
+    ) -> Result<Outcome, GatewayError> {
+        let mut exchange = self.start(method, &params).await?;
+        let first = self.next_items(&mut exchange, &mut tracker).await?;
+        let shutdown = self.state.shutdown_token().clone();
+        let items = async_stream::stream! {
+            for item in first {
+                yield Ok(item);
+            }
+            while !tracker.is_finished() {
+                let next = tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => Err(GatewayError::new(
+                        ErrorKind::ShuttingDown,
+                        "the gateway is shutting down; resume with SubscribeToTask on another instance",
+                    )),
+                    items = self.next_items(&mut exchange, &mut tracker) => items,
+                };
+                match next {
+                    Ok(items) => {
+                        for item in items {
+                            yield Ok(item);
+                        }
+                    }
+                    Err(e) => {
+                        yield Err(e);
+                        break;
+                    }
+                }
+            }
+        };
+        Ok(Outcome::Stream(Box::pin(items)))
+    }
+}
+
+/// Applies `historyLength` to a Task built by the gateway (0 removes history).
+fn trim_history(task: &mut Value, n: i32) {
+    let Some(obj) = task.as_object_mut() else {
+        return;
+    };
+    if n <= 0 {
+        obj.remove("history");
+        return;
+    }
+    if let Some(Value::Array(h)) = obj.get_mut("history") {
+        let keep = n as usize;
+        if h.len() > keep {
+            h.drain(..h.len() - keep);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_tasks_get_minted_ids() {
+        let p =
+            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}});
+        let prepared = prepare_send(Method::SendMessage, p).unwrap();
+        assert_eq!(
+            uuid::Uuid::parse_str(&prepared.task_id)
+                .unwrap()
+                .get_version_num(),
+            4
+        );
+        let ctx = prepared.context_id.clone().unwrap();
+        assert_eq!(
+            prepared.params["message"]["taskId"],
+            prepared.task_id.as_str()
+        );
+        assert_eq!(prepared.params["message"]["contextId"], ctx.as_str());
+    }
+
+    #[test]
+    fn client_ids_are_kept_and_context_is_not_invented_for_continuations() {
+        let p = json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "task_id": "t-1"}});
+        let prepared = prepare_send(Method::SendMessage, p).unwrap();
+        assert_eq!(prepared.task_id, "t-1");
+        assert_eq!(prepared.context_id, None);
+        assert_eq!(prepared.params["message"]["taskId"], "t-1");
+        assert!(prepared.params["message"].get("task_id").is_none());
+        let p = json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "contextId": "c"}});
+        let prepared = prepare_send(Method::SendMessage, p).unwrap();
+        assert_eq!(prepared.context_id.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn bad_params_name_the_field() {
+        let cases = [
+            (json!({}), "message"),
+            (
+                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{}]}}),
+                "message.parts[0]",
+            ),
+            (
+                json!({"message": {"messageId": "m", "role": "USER", "parts": [{"text": "x"}]}}),
+                "message.role",
+            ),
+            (
+                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}),
+                "at least one part",
+            ),
+            (
+                json!({"message": {"messageId": "", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
+                "messageId",
+            ),
+        ];
+        for (params, needle) in cases {
+            let p = params.clone();
+            let Err(err) = prepare_send(Method::SendMessage, p) else {
+                panic!("{params} accepted");
+            };
+            assert_eq!(err.kind, ErrorKind::InvalidParams);
+            assert!(err.message.contains(needle), "{params}: {}", err.message);
+        }
+        let Err(err) = prepare_send(Method::SendMessage, json!({})) else {
+            panic!()
+        };
+        assert_eq!(err.kind, ErrorKind::InvalidParams);
+    }
+
+    #[test]
+    fn history_trimming() {
+        let mut t = json!({"history": [1, 2, 3]});
+        trim_history(&mut t, 2);
+        assert_eq!(t["history"], json!([2, 3]));
+        trim_history(&mut t, 0);
+        assert!(t.get("history").is_none());
+    }
+}

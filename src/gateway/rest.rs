@@ -1,0 +1,512 @@
+//! The HTTP+JSON (REST) binding under each agent's URL (A2A v1.0.1 §11):
+//!
+//! | route | operation |
+//! |---|---|
+//! | `POST message:send` | SendMessage |
+//! | `POST message:stream` | SendStreamingMessage (SSE of bare StreamResponse) |
+//! | `GET tasks/{id}` | GetTask (`historyLength` query) |
+//! | `GET tasks` | ListTasks (query parameters, cursor pagination) |
+//! | `POST tasks/{id}:cancel` | CancelTask |
+//! | `GET`/`POST tasks/{id}:subscribe` | SubscribeToTask (the spec text and proto disagree on the verb; both are served) |
+//! | `* tasks/{id}/pushNotificationConfigs[/{configId}]` | push notifications: not supported |
+//! | `GET extendedAgentCard` | GetExtendedAgentCard |
+//!
+//! The v0.3 paths (`/v1/message:send`, ..., `/v1/card`) are served too, in the
+//! v0.3 proto-JSON dialect ([`crate::a2a::v03_rest`]). Errors are
+//! `google.rpc.Status` bodies with the HTTP status of the error table.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::response::Response;
+use axum::response::sse::Event;
+use futures::StreamExt;
+use serde_json::{Map, Value};
+
+use super::AppState;
+use super::body::{read_body, sse};
+use super::call::{Call, Outcome};
+use super::error::{ErrorKind, GatewayError};
+use super::respond::{http_error, http_error_body};
+use super::version::{self, Version};
+use crate::a2a::types::TaskState;
+use crate::a2a::{Method, v03, v03_rest};
+
+/// The media type A2A's REST binding uses.
+pub const A2A_JSON: &str = "application/a2a+json";
+
+/// One REST route, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Send,
+    Stream,
+    GetTask(String),
+    ListTasks,
+    Cancel(String),
+    Subscribe(String),
+    PushConfig,
+    ExtendedCard,
+}
+
+impl Route {
+    fn method(&self) -> Method {
+        match self {
+            Route::Send => Method::SendMessage,
+            Route::Stream => Method::SendStreamingMessage,
+            Route::GetTask(_) => Method::GetTask,
+            Route::ListTasks => Method::ListTasks,
+            Route::Cancel(_) => Method::CancelTask,
+            Route::Subscribe(_) => Method::SubscribeToTask,
+            Route::PushConfig => Method::CreateTaskPushNotificationConfig,
+            Route::ExtendedCard => Method::GetExtendedAgentCard,
+        }
+    }
+}
+
+/// A route that does not exist, or exists for other HTTP methods.
+enum RouteError {
+    NotFound,
+    WrongMethod(&'static str),
+}
+
+/// Resolves `path` (below the agent URL, without the v0.3 `v1/` prefix).
+fn route(verb: &HttpMethod, path: &str) -> Result<Route, RouteError> {
+    let is = |allowed: &[HttpMethod], allow: &'static str, r: Route| {
+        if allowed.contains(verb) {
+            Ok(r)
+        } else {
+            Err(RouteError::WrongMethod(allow))
+        }
+    };
+    let path = path.trim_end_matches('/');
+    match path {
+        "message:send" => return is(&[HttpMethod::POST], "POST", Route::Send),
+        "message:stream" => return is(&[HttpMethod::POST], "POST", Route::Stream),
+        "tasks" => return is(&[HttpMethod::GET], "GET", Route::ListTasks),
+        "extendedAgentCard" | "card" => return is(&[HttpMethod::GET], "GET", Route::ExtendedCard),
+        _ => {}
+    }
+    let Some(rest) = path.strip_prefix("tasks/") else {
+        return Err(RouteError::NotFound);
+    };
+    if let Some((_, sub)) = rest.split_once('/') {
+        return if sub == "pushNotificationConfigs" || sub.starts_with("pushNotificationConfigs/") {
+            Ok(Route::PushConfig)
+        } else {
+            Err(RouteError::NotFound)
+        };
+    }
+    match rest.rsplit_once(':') {
+        Some((id, "cancel")) if !id.is_empty() => {
+            is(&[HttpMethod::POST], "POST", Route::Cancel(id.to_owned()))
+        }
+        Some((id, "subscribe")) if !id.is_empty() => is(
+            &[HttpMethod::GET, HttpMethod::POST],
+            "GET, POST",
+            Route::Subscribe(id.to_owned()),
+        ),
+        _ if !rest.is_empty() => is(&[HttpMethod::GET], "GET", Route::GetTask(rest.to_owned())),
+        _ => Err(RouteError::NotFound),
+    }
+}
+
+fn bad_params(message: impl Into<String>) -> GatewayError {
+    GatewayError::new(ErrorKind::InvalidParams, message)
+}
+
+/// Query parameters (`?a=1&b=2`), URL-decoded.
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, GatewayError> {
+    match query {
+        None | Some("") => Ok(Vec::new()),
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|e| bad_params(format!("malformed query string: {e}"))),
+    }
+}
+
+fn int_param(name: &str, value: &str) -> Result<Value, GatewayError> {
+    value.parse::<i32>().map(Value::from).map_err(|_| {
+        bad_params(format!(
+            "query parameter {name} must be an integer, got {value:?}"
+        ))
+    })
+}
+
+/// ListTasks / GetTask parameters from the query string (§11.5: camelCase names,
+/// enums by name, booleans as `true`/`false`). Unknown parameters are ignored.
+fn query_params(
+    pairs: &[(String, String)],
+    allowed: &[&str],
+) -> Result<Map<String, Value>, GatewayError> {
+    let mut out = Map::new();
+    for (name, value) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            continue;
+        }
+        let v = match name.as_str() {
+            "pageSize" | "historyLength" => int_param(name, value)?,
+            "includeArtifacts" => match value.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    return Err(bad_params(format!(
+                        "query parameter includeArtifacts must be true or false, got {value:?}"
+                    )));
+                }
+            },
+            "status" => {
+                // v1.0 names; the v0.3 short names are accepted too.
+                let state = TaskState::parse(value)
+                    .or_else(|| v03_state(value))
+                    .ok_or_else(|| {
+                        bad_params(format!(
+                            "query parameter status {value:?} is not a task state"
+                        ))
+                    })?;
+                Value::String(state.as_str().to_owned())
+            }
+            _ => Value::String(value.clone()),
+        };
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// A v0.3 task state name (`input-required`, ...).
+fn v03_state(name: &str) -> Option<TaskState> {
+    Some(match name {
+        "submitted" => TaskState::Submitted,
+        "working" => TaskState::Working,
+        "input-required" => TaskState::InputRequired,
+        "completed" => TaskState::Completed,
+        "canceled" => TaskState::Canceled,
+        "failed" => TaskState::Failed,
+        "rejected" => TaskState::Rejected,
+        "auth-required" => TaskState::AuthRequired,
+        _ => return None,
+    })
+}
+
+/// The JSON body of a POST, as an object (`{}` when empty).
+fn json_object(bytes: &[u8]) -> Result<Value, GatewayError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(GatewayError::new(
+            ErrorKind::InvalidRequest,
+            "the request body must be a JSON object",
+        )),
+        Err(e) => Err(GatewayError::new(
+            ErrorKind::ParseError,
+            format!("the request body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// How one REST request is answered.
+struct Reply {
+    version: Version,
+    method: Method,
+}
+
+impl Reply {
+    fn error(&self, e: &GatewayError) -> Response {
+        let mut r = http_error(e);
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
+        r
+    }
+
+    fn ok(&self, result: Value) -> Response {
+        match self.translate(result) {
+            Ok(body) => {
+                let mut r = Response::new(Body::from(body.to_string()));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
+                r
+            }
+            Err(e) => self.error(&e),
+        }
+    }
+
+    /// A v1.0 result in the client's dialect.
+    fn translate(&self, result: Value) -> Result<Value, GatewayError> {
+        let untranslatable = |e: String| {
+            GatewayError::new(
+                ErrorKind::InvalidAgentResponse,
+                format!("the agent's answer cannot be expressed in A2A v0.3: {e}"),
+            )
+        };
+        match (self.version, self.method) {
+            (Version::V1_0, _) => Ok(result),
+            (Version::V0_3, Method::SendMessage) => {
+                v03_rest::send_response_to_v03(&result).map_err(|e| untranslatable(e.to_string()))
+            }
+            (Version::V0_3, Method::GetTask | Method::CancelTask) => {
+                v03_rest::task_to_v03(&result).map_err(|e| untranslatable(e.to_string()))
+            }
+            (Version::V0_3, Method::ListTasks) => {
+                let mut out = result;
+                if let Some(Value::Array(tasks)) = out.get_mut("tasks") {
+                    for t in tasks.iter_mut() {
+                        *t = v03_rest::task_to_v03(t).map_err(|e| untranslatable(e.to_string()))?;
+                    }
+                }
+                Ok(out)
+            }
+            (Version::V0_3, Method::GetExtendedAgentCard) => Ok(v03::card_to_v03_merged(&result)),
+            (Version::V0_3, _) => Ok(result),
+        }
+    }
+
+    fn event(&self, item: Result<Value, GatewayError>) -> Event {
+        let translated = item.and_then(|v| match self.version {
+            Version::V1_0 => Ok(v),
+            Version::V0_3 => v03_rest::stream_item_to_v03(&v).map_err(|e| {
+                GatewayError::new(
+                    ErrorKind::InvalidAgentResponse,
+                    format!("the agent's answer cannot be expressed in A2A v0.3: {e}"),
+                )
+            }),
+        });
+        match translated {
+            Ok(v) => Event::default().data(v.to_string()),
+            // A REST stream reports a failure as an `error` event carrying the
+            // google.rpc.Status body, as the official SDKs read it.
+            Err(e) => Event::default()
+                .event("error")
+                .data(http_error_body(&e).to_string()),
+        }
+    }
+}
+
+/// The handler for every REST route of an agent.
+pub async fn handle(
+    State(state): State<AppState>,
+    Path((org, unit, agent, rest)): Path<(String, String, String, String)>,
+    verb: HttpMethod,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let legacy_path = rest.strip_prefix("v1/");
+    let explicit = match version::requested(&headers, query.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            return Reply {
+                version: Version::V1_0,
+                method: Method::SendMessage,
+            }
+            .error(&e);
+        }
+    };
+    // Without A2A-Version, the path layout tells: v0.3 paths start with /v1/.
+    let version = explicit.unwrap_or(if legacy_path.is_some() {
+        Version::V0_3
+    } else {
+        Version::V1_0
+    });
+    let path = legacy_path.unwrap_or(&rest);
+    let route = match route(&verb, path) {
+        Ok(r) => r,
+        Err(RouteError::NotFound) => {
+            return super::respond::not_found(
+                format!("/agents/{org}/{unit}/{agent}/{rest}")
+                    .parse()
+                    .unwrap_or_default(),
+            )
+            .await;
+        }
+        Err(RouteError::WrongMethod(allow)) => {
+            let e = GatewayError::new(
+                ErrorKind::MethodNotFound,
+                format!("{verb} is not allowed on {rest}; use {allow}"),
+            );
+            let mut body = http_error_body(&e);
+            body["error"]["code"] = Value::from(405);
+            body["error"]["status"] = Value::from("UNIMPLEMENTED");
+            let mut r = super::respond::json_value(StatusCode::METHOD_NOT_ALLOWED, &body);
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            return r;
+        }
+    };
+    let reply = Reply {
+        version,
+        method: route.method(),
+    };
+    let limit = state.config().http.max_body_bytes;
+    let params = match build_params(&route, version, &headers, body, query.as_deref(), limit).await
+    {
+        Ok(p) => p,
+        Err(e) => return reply.error(&e),
+    };
+    let call = match Call::new(state.clone(), &org, &unit, &agent, &headers) {
+        Ok(c) => c,
+        Err(e) => return reply.error(&e),
+    };
+    tracing::debug!(agent = %call.addr(), method = %reply.method, version = version.as_str(), "A2A REST call");
+    let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
+    match call.execute(reply.method, params).await {
+        Err(e) => reply.error(&e),
+        Ok(Outcome::Unary(result)) => match result.await {
+            Ok(v) => reply.ok(v),
+            Err(e) => reply.error(&e),
+        },
+        Ok(Outcome::Stream(items)) => sse(items.map(move |item| reply.event(item)), keepalive),
+    }
+}
+
+/// The v1.0 params of `route` from the path, query and body.
+async fn build_params(
+    route: &Route,
+    version: Version,
+    headers: &HeaderMap,
+    body: Body,
+    query: Option<&str>,
+    limit: usize,
+) -> Result<Value, GatewayError> {
+    let pairs = query_pairs(query)?;
+    match route {
+        Route::Send | Route::Stream => {
+            let bytes = read_body(headers, body, limit).await?;
+            let body = json_object(&bytes)?;
+            match version {
+                Version::V1_0 => Ok(body),
+                Version::V0_3 => v03_rest::send_request_to_v1(&body)
+                    .map_err(|e| bad_params(format!("invalid v0.3 SendMessageRequest: {e}"))),
+            }
+        }
+        Route::GetTask(id) => {
+            let mut p = query_params(&pairs, &["historyLength"])?;
+            p.insert("id".into(), Value::String(id.clone()));
+            Ok(Value::Object(p))
+        }
+        Route::ListTasks => Ok(Value::Object(query_params(
+            &pairs,
+            &[
+                "contextId",
+                "status",
+                "pageSize",
+                "pageToken",
+                "historyLength",
+                "statusTimestampAfter",
+                "includeArtifacts",
+            ],
+        )?)),
+        Route::Cancel(id) => {
+            let bytes = read_body(headers, body, limit).await?;
+            let mut p = match json_object(&bytes)? {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            p.insert("id".into(), Value::String(id.clone()));
+            Ok(Value::Object(p))
+        }
+        Route::Subscribe(id) => {
+            let mut p = Map::new();
+            p.insert("id".into(), Value::String(id.clone()));
+            Ok(Value::Object(p))
+        }
+        Route::PushConfig | Route::ExtendedCard => Ok(Value::Object(Map::new())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(verb: HttpMethod, path: &str) -> Route {
+        match route(&verb, path) {
+            Ok(r) => r,
+            Err(_) => panic!("{verb} {path} not routed"),
+        }
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(ok(HttpMethod::POST, "message:send"), Route::Send);
+        assert_eq!(ok(HttpMethod::POST, "message:stream"), Route::Stream);
+        assert_eq!(ok(HttpMethod::GET, "tasks"), Route::ListTasks);
+        assert_eq!(
+            ok(HttpMethod::GET, "tasks/t-1"),
+            Route::GetTask("t-1".into())
+        );
+        assert_eq!(
+            ok(HttpMethod::POST, "tasks/t-1:cancel"),
+            Route::Cancel("t-1".into())
+        );
+        assert_eq!(
+            ok(HttpMethod::GET, "tasks/t-1:subscribe"),
+            Route::Subscribe("t-1".into())
+        );
+        assert_eq!(
+            ok(HttpMethod::POST, "tasks/t-1:subscribe"),
+            Route::Subscribe("t-1".into())
+        );
+        assert_eq!(
+            ok(HttpMethod::POST, "tasks/t-1/pushNotificationConfigs"),
+            Route::PushConfig
+        );
+        assert_eq!(
+            ok(HttpMethod::DELETE, "tasks/t-1/pushNotificationConfigs/c"),
+            Route::PushConfig
+        );
+        assert_eq!(
+            ok(HttpMethod::GET, "extendedAgentCard"),
+            Route::ExtendedCard
+        );
+        assert_eq!(ok(HttpMethod::GET, "card"), Route::ExtendedCard);
+        assert!(matches!(
+            route(&HttpMethod::GET, "message:send"),
+            Err(RouteError::WrongMethod("POST"))
+        ));
+        assert!(matches!(
+            route(&HttpMethod::DELETE, "tasks/t"),
+            Err(RouteError::WrongMethod("GET"))
+        ));
+        assert_eq!(
+            ok(HttpMethod::GET, "tasks/"),
+            Route::ListTasks,
+            "a trailing slash is tolerated"
+        );
+        assert!(matches!(
+            route(&HttpMethod::GET, "nothing"),
+            Err(RouteError::NotFound)
+        ));
+        assert!(matches!(
+            route(&HttpMethod::GET, "tasks/t/other"),
+            Err(RouteError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn list_query_parameters_are_typed() {
+        let pairs = query_pairs(Some(
+            "contextId=c&status=TASK_STATE_WORKING&pageSize=5&includeArtifacts=true&x=1",
+        ))
+        .unwrap();
+        let p = query_params(
+            &pairs,
+            &["contextId", "status", "pageSize", "includeArtifacts"],
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(p),
+            serde_json::json!({"contextId": "c", "status": "TASK_STATE_WORKING", "pageSize": 5, "includeArtifacts": true})
+        );
+        let pairs = query_pairs(Some("status=working")).unwrap();
+        assert_eq!(
+            query_params(&pairs, &["status"]).unwrap()["status"],
+            "TASK_STATE_WORKING"
+        );
+        for bad in ["pageSize=ten", "includeArtifacts=yes", "status=sleeping"] {
+            let pairs = query_pairs(Some(bad)).unwrap();
+            let e = query_params(&pairs, &["pageSize", "includeArtifacts", "status"]).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidParams, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! Every client works: A2A v0.3 JSON-RPC (checked against the v0.3 JSON Schema),
+//! the v1.0 REST binding and the v0.3 REST paths, version negotiation, cards for
+//! both versions — through a real broker to SDK agents.
+
+mod common;
+
+use std::time::Duration;
+
+use a2a_mqtt_gateway::agent::samples::{self, Inspection};
+use common::*;
+use serde_json::{Value, json};
+
+const ECHO: &str = "acme/plant1/echo";
+const INSPECT: &str = "acme/plant1/inspect";
+
+static SCHEMA: &str = include_str!("schemas/a2a-v0.3.0-schema.json");
+
+/// Asserts that `instance` is a valid v0.3 `definition`.
+fn assert_v03(definition: &str, instance: &Value) {
+    let mut schema: Value = serde_json::from_str(SCHEMA).expect("schema JSON");
+    let definitions = schema["definitions"].take();
+    let root = json!({"$ref": format!("#/definitions/{definition}"), "definitions": definitions});
+    let validator = jsonschema::validator_for(&root).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not a valid v0.3 {definition}: {errors:#?}\n{instance:#}"
+    );
+}
+
+async fn post(url: &str, version: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = http().post(url).json(body);
+    if let Some(v) = version {
+        req = req.header("A2A-Version", v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(url: &str, version: Option<&str>) -> (u16, Value) {
+    let mut req = http().get(url);
+    if let Some(v) = version {
+        req = req.header("A2A-Version", v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// SSE `data:` payloads of a streaming POST or GET, with the event names.
+async fn sse(
+    method: reqwest::Method,
+    url: &str,
+    version: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, String, Vec<(String, Value)>) {
+    let mut req = http()
+        .request(method, url)
+        .header("Accept", "text/event-stream");
+    if let Some(v) = version {
+        req = req.header("A2A-Version", v);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = r.text().await.unwrap();
+    let events = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let mut name = "message".to_owned();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d));
+                }
+            }
+            (!data.is_empty()).then(|| {
+                (
+                    name,
+                    serde_json::from_str(&data.join("\n")).expect("data is JSON"),
+                )
+            })
+        })
+        .collect();
+    (status, ct, events)
+}
+
+fn v03_send(text: &str) -> Value {
+    json!({"message": {"kind": "message", "messageId": uuid::Uuid::new_v4().to_string(), "role": "user",
+        "parts": [{"kind": "text", "text": text}]}})
+}
+
+async fn setup() -> (
+    Broker,
+    TestGateway,
+    Vec<a2a_mqtt_gateway::agent::RunningAgent>,
+) {
+    let broker = Broker::start();
+    let echo = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
+    let inspect = start_agent(
+        &broker,
+        INSPECT,
+        samples::inspection_card(),
+        Inspection {
+            steps: 30,
+            step_delay: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(ECHO, "online").await;
+    gw.wait_agent(INSPECT, "online").await;
+    (broker, gw, vec![echo, inspect])
+}
+
+#[tokio::test]
+async fn v03_json_rpc_round_trip_matches_the_v03_schema() {
+    let (_b, gw, _agents) = setup().await;
+    let url = gw.agent_url(ECHO);
+
+    // message/send without A2A-Version: v0.3, a bare Task with kind.
+    let (_, r) = post(&url, None, &json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": v03_send("hello v0.3")})).await;
+    assert_v03("SendMessageSuccessResponse", &r);
+    let task = &r["result"];
+    assert_eq!(task["kind"], "task", "{r}");
+    assert_eq!(task["status"]["state"], "completed");
+    assert_eq!(
+        task["artifacts"][0]["parts"][0],
+        json!({"kind": "text", "text": "hello v0.3"})
+    );
+    let id = task["id"].as_str().unwrap().to_owned();
+
+    // tasks/get and historyLength.
+    let (_, r) = post(&url, Some("0.3"), &json!({"jsonrpc": "2.0", "id": "g", "method": "tasks/get", "params": {"id": id, "historyLength": 1}})).await;
+    assert_v03("GetTaskSuccessResponse", &r);
+    assert_eq!(r["result"]["history"].as_array().unwrap().len(), 1);
+
+    // message/stream: v0.3 events, `final` on the last status update.
+    let (status, ct, events) = sse(
+        reqwest::Method::POST,
+        &url,
+        Some("0.3"),
+        Some(&json!({"jsonrpc": "2.0", "id": 7, "method": "message/stream", "params": v03_send("streamed")})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/event-stream"));
+    for (_, e) in &events {
+        assert_v03("SendStreamingMessageSuccessResponse", e);
+        assert_eq!(e["id"], 7);
+    }
+    assert_eq!(events[0].1["result"]["kind"], "task");
+    let last = &events.last().unwrap().1["result"];
+    assert_eq!(last["kind"], "status-update");
+    assert_eq!(last["final"], true);
+    assert_eq!(last["status"]["state"], "completed");
+    let finals = events
+        .iter()
+        .filter(|(_, e)| e["result"]["final"] == true)
+        .count();
+    assert_eq!(finals, 1, "only the last status update is final");
+
+    // blocking: false, tasks/resubscribe and tasks/cancel on the long agent.
+    let long = gw.agent_url(INSPECT);
+    let mut params = v03_send("line 3");
+    params["configuration"] = json!({"blocking": false});
+    let (_, r) = post(
+        &long,
+        Some("0.3"),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "message/send", "params": params}),
+    )
+    .await;
+    assert_v03("SendMessageSuccessResponse", &r);
+    let state = r["result"]["status"]["state"].as_str().unwrap();
+    assert!(matches!(state, "submitted" | "working"), "{r}");
+    let id = r["result"]["id"].as_str().unwrap().to_owned();
+    let mut sub = open_stream_as(
+        &long,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tasks/resubscribe", "params": {"id": id}}),
+        Some("0.3"),
+    )
+    .await;
+    let first = tokio::time::timeout(Duration::from_secs(5), sub.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_v03("SendStreamingMessageSuccessResponse", &first);
+    assert_eq!(first["result"]["kind"], "task");
+    let (_, r) = post(
+        &long,
+        Some("0.3"),
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tasks/cancel", "params": {"id": id}}),
+    )
+    .await;
+    assert_v03("CancelTaskSuccessResponse", &r);
+    assert_eq!(r["result"]["status"]["state"], "canceled");
+    let mut last = Value::Null;
+    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(5), sub.recv()).await {
+        assert_v03("SendStreamingMessageSuccessResponse", &e);
+        last = e;
+    }
+    assert_eq!(last["result"]["status"]["state"], "canceled");
+    assert_eq!(last["result"]["final"], true);
+
+    // Errors keep the v0.3 shapes and codes.
+    let (_, r) = post(
+        &url,
+        Some("0.3"),
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tasks/get", "params": {"id": "nope"}}),
+    )
+    .await;
+    assert_v03("JSONRPCErrorResponse", &r);
+    assert_eq!(r["error"]["code"], -32001);
+    let (_, r) = post(
+        &url,
+        Some("0.3"),
+        &json!({"jsonrpc": "2.0", "id": 6, "method": "tasks/pushNotificationConfig/set",
+        "params": {"taskId": "t", "pushNotificationConfig": {"url": "https://example.com/hook"}}}),
+    )
+    .await;
+    assert_v03("JSONRPCErrorResponse", &r);
+    assert_eq!(r["error"]["code"], -32003);
+    let (_, r) = post(&url, Some("0.3"), &json!({"jsonrpc": "2.0", "id": 8, "method": "message/send", "params": {"message": {"kind": "message"}}})).await;
+    assert_v03("JSONRPCErrorResponse", &r);
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+}
+
+#[tokio::test]
+async fn version_negotiation() {
+    let (_b, gw, _agents) = setup().await;
+    let url = gw.agent_url(ECHO);
+    // Unknown version: -32009 naming what is served.
+    let (_, r) = post(
+        &url,
+        Some("0.5"),
+        &request(json!(1), "SendMessage", send_params("x")),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -32009, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("1.0, 0.3"));
+    // As a query parameter.
+    let (_, r) = post(
+        &format!("{url}?A2A-Version=2.1"),
+        None,
+        &request(json!(1), "SendMessage", send_params("x")),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -32009, "{r}");
+    let (_, r) = post(
+        &format!("{url}?A2A-Version=1.0"),
+        None,
+        &request(json!(1), "SendMessage", send_params("q")),
+    )
+    .await;
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{r}"
+    );
+    // A method of the other version is refused with a hint.
+    let (_, r) = post(
+        &url,
+        Some("1.0"),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": v03_send("x")}),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -32601);
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SendMessage"),
+        "{r}"
+    );
+    let (_, r) = post(
+        &url,
+        Some("0.3"),
+        &request(json!(1), "SendMessage", send_params("x")),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -32601);
+    // A patch level is ignored.
+    let (_, r) = post(
+        &url,
+        Some("1.0.1"),
+        &request(json!(1), "SendMessage", send_params("p")),
+    )
+    .await;
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn cards_for_both_versions() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+    let (s, v1) = get(&format!("{base}/.well-known/agent-card.json"), Some("1.0")).await;
+    assert_eq!(s, 200);
+    assert!(v1.get("url").is_none(), "pure v1.0 card: {v1}");
+    let ifaces: Vec<(String, String)> = v1["supportedInterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["protocolBinding"].as_str().unwrap().to_owned(),
+                i["protocolVersion"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ifaces[0],
+        ("JSONRPC".into(), "1.0".into()),
+        "JSON-RPC v1.0 preferred"
+    );
+    assert!(ifaces.contains(&("HTTP+JSON".into(), "1.0".into())));
+    assert!(ifaces.contains(&("JSONRPC".into(), "0.3".into())));
+    for i in v1["supportedInterfaces"].as_array().unwrap() {
+        assert_eq!(i["url"], base.as_str());
+    }
+
+    for (path, version) in [
+        ("agent-card.json", None),
+        ("agent-card.json", Some("0.3")),
+        ("agent.json", None),
+    ] {
+        let (s, merged) = get(&format!("{base}/.well-known/{path}"), version).await;
+        assert_eq!(s, 200, "{path}");
+        assert_v03("AgentCard", &merged);
+        assert_eq!(merged["url"], base.as_str(), "{path}");
+        assert_eq!(merged["preferredTransport"], "JSONRPC");
+        assert!(
+            merged["protocolVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("0.3")
+        );
+        assert!(
+            merged["supportedInterfaces"].is_array(),
+            "v1.0 fields kept: {merged}"
+        );
+        let transports: Vec<&str> = merged["additionalInterfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["transport"].as_str().unwrap())
+            .collect();
+        assert!(transports.contains(&"HTTP+JSON"), "{transports:?}");
+    }
+}
+
+#[tokio::test]
+async fn rest_binding_v1() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+
+    // message:send
+    let r = http()
+        .post(format!("{base}/message:send"))
+        .header("A2A-Version", "1.0")
+        .header("Content-Type", "application/a2a+json")
+        .body(send_params("rest hello").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/a2a+json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["task"]["artifacts"][0]["parts"][0]["text"], "rest hello",
+        "{body}"
+    );
+    let id = body["task"]["id"].as_str().unwrap().to_owned();
+    let ctx = body["task"]["contextId"].as_str().unwrap().to_owned();
+
+    // GET tasks/{id}
+    let (s, t) = get(&format!("{base}/tasks/{id}?historyLength=0"), Some("1.0")).await;
+    assert_eq!(s, 200);
+    assert_eq!(t["id"], id.as_str());
+    assert!(t.get("history").is_none(), "{t}");
+
+    // GET tasks (ListTasks with query parameters and pagination)
+    for i in 0..3 {
+        let mut p = send_params(&format!("more {i}"));
+        p["message"]["contextId"] = json!(ctx);
+        post(&format!("{base}/message:send"), Some("1.0"), &p).await;
+    }
+    let (s, page1) = get(
+        &format!("{base}/tasks?contextId={ctx}&pageSize=2"),
+        Some("1.0"),
+    )
+    .await;
+    assert_eq!(s, 200, "{page1}");
+    assert_eq!(page1["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(page1["totalSize"], 4);
+    let token = page1["nextPageToken"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let (_, page2) = get(
+        &format!("{base}/tasks?contextId={ctx}&pageSize=2&pageToken={token}"),
+        Some("1.0"),
+    )
+    .await;
+    assert_eq!(page2["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(page2["nextPageToken"], "");
+    let (s, e) = get(&format!("{base}/tasks?pageSize=lots"), Some("1.0")).await;
+    assert_eq!(s, 400, "{e}");
+
+    // message:stream — SSE of bare StreamResponse objects.
+    let (s, ct, events) = sse(
+        reqwest::Method::POST,
+        &format!("{base}/message:stream"),
+        Some("1.0"),
+        Some(&send_params("rest stream")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("text/event-stream"));
+    assert!(events[0].1.get("task").is_some(), "{events:?}");
+    assert!(events.iter().all(|(_, e)| e.get("jsonrpc").is_none()));
+    assert_eq!(
+        state_of(&events.last().unwrap().1),
+        Some("TASK_STATE_COMPLETED")
+    );
+
+    // cancel and subscribe (GET and POST) on the long agent.
+    let long = gw.agent_url(INSPECT);
+    let mut p = send_params("line 5");
+    p["configuration"] = json!({"returnImmediately": true});
+    let (_, started) = post(&format!("{long}/message:send"), Some("1.0"), &p).await;
+    let id = started["task"]["id"].as_str().unwrap().to_owned();
+    let mut get_sub = {
+        let url = format!("{long}/tasks/{id}:subscribe");
+        let r = http()
+            .get(&url)
+            .header("A2A-Version", "1.0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r
+    };
+    let first = get_sub.chunk().await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&first).contains("\"task\""),
+        "{first:?}"
+    );
+    drop(get_sub);
+    let (s, c) = post(
+        &format!("{long}/tasks/{id}:cancel"),
+        Some("1.0"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(c["status"]["state"], "TASK_STATE_CANCELED");
+    // Subscribing to a final task: 400 UNSUPPORTED_OPERATION (POST form).
+    let (s, e) = post(
+        &format!("{long}/tasks/{id}:subscribe"),
+        Some("1.0"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["details"][0]["reason"], "UNSUPPORTED_OPERATION");
+    assert_eq!(e["error"]["details"][0]["domain"], "a2a-protocol.org");
+}
+
+#[tokio::test]
+async fn rest_errors_use_google_rpc_status() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+    let cases: Vec<(reqwest::Method, String, Option<Value>, u16, &str)> = vec![
+        (
+            reqwest::Method::GET,
+            format!("{base}/tasks/nope"),
+            None,
+            404,
+            "TASK_NOT_FOUND",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/tasks/nope:cancel"),
+            Some(json!({})),
+            404,
+            "TASK_NOT_FOUND",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/message:send"),
+            Some(json!({"message": {"role": "ROLE_USER"}})),
+            400,
+            "INVALID_PARAMS",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/tasks/t/pushNotificationConfigs"),
+            Some(json!({"url": "https://x"})),
+            400,
+            "PUSH_NOTIFICATION_NOT_SUPPORTED",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("{}/agents/acme/plant1/ghost/tasks/t", gw.base),
+            None,
+            404,
+            "AGENT_NOT_FOUND",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("{base}/no/such/route"),
+            None,
+            404,
+            "METHOD_NOT_FOUND",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("{base}/message:send"),
+            None,
+            405,
+            "METHOD_NOT_FOUND",
+        ),
+    ];
+    for (method, url, body, status, reason) in cases {
+        let mut req = http()
+            .request(method.clone(), &url)
+            .header("A2A-Version", "1.0");
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {url}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["code"], status, "{e}");
+        assert!(e["error"]["status"].is_string());
+        assert!(!e["error"]["message"].as_str().unwrap().is_empty());
+        assert_eq!(
+            e["error"]["details"][0]["@type"],
+            "type.googleapis.com/google.rpc.ErrorInfo"
+        );
+        assert_eq!(
+            e["error"]["details"][0]["reason"], reason,
+            "{method} {url}: {e}"
+        );
+    }
+    // Malformed body.
+    let r = http()
+        .post(format!("{base}/message:send"))
+        .header("A2A-Version", "1.0")
+        .body("{broken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (s, e) = post(
+        &format!("{base}/message:send"),
+        Some("7.0"),
+        &send_params("x"),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(e["error"]["details"][0]["reason"], "VERSION_NOT_SUPPORTED");
+}
+
+#[tokio::test]
+async fn v03_rest_paths() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+    // What the official Python SDK's v0.3 REST client sends (v0.3 proto JSON).
+    let body = json!({"request": {"message_id": "m-1", "role": "ROLE_USER", "content": [{"text": "legacy rest"}]},
+        "configuration": {"blocking": true}});
+    let (s, r) = post(&format!("{base}/v1/message:send"), Some("0.3"), &body).await;
+    assert_eq!(s, 200, "{r}");
+    let task = &r["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    let id = task["id"].as_str().unwrap().to_owned();
+    let (s, t) = get(&format!("{base}/v1/tasks/{id}"), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(t["id"], id.as_str());
+    let (s, _, events) = sse(
+        reqwest::Method::POST,
+        &format!("{base}/v1/message:stream"),
+        None,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(events[0].1.get("task").is_some(), "{events:?}");
+    let last = &events.last().unwrap().1;
+    let update = last
+        .get("statusUpdate")
+        .or_else(|| last.get("status_update"))
+        .expect("status update last");
+    assert_eq!(update["final"], true, "{last}");
+}
