@@ -607,3 +607,13 @@ async fn v03_rest_paths() {
         .expect("status update last");
     assert_eq!(update["final"], true, "{last}");
 }
+
+#[tokio::test]
+async fn v03_rest_errors_name_the_error_type() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+    let (s, e) = get(&format!("{base}/v1/tasks/nope"), None).await;
+    assert_eq!(s, 404);
+    assert_eq!(e["type"], "TaskNotFoundError", "{e}");
+    assert!(!e["message"].as_str().unwrap().is_empty());
+}

@@ -29,7 +29,7 @@ use super::AppState;
 use super::body::{read_body, sse};
 use super::call::{Call, Outcome};
 use super::error::{ErrorKind, GatewayError};
-use super::respond::{http_error, http_error_body};
+use super::respond::http_error_body;
 use super::version::{self, Version};
 use crate::a2a::types::TaskState;
 use crate::a2a::{Method, v03, v03_rest};
@@ -213,8 +213,18 @@ struct Reply {
 }
 
 impl Reply {
+    /// The error body in the client's dialect: google.rpc.Status for v1.0, the
+    /// flat `{"type", "message"}` the v0.3 SDKs read (with the Status kept).
+    fn error_body(&self, e: &GatewayError) -> Value {
+        let body = http_error_body(e);
+        match self.version {
+            Version::V1_0 => body,
+            Version::V0_3 => v03_rest::error_body_to_v03(&body),
+        }
+    }
+
     fn error(&self, e: &GatewayError) -> Response {
-        let mut r = http_error(e);
+        let mut r = super::respond::json_value(e.status(), &self.error_body(e));
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
         r
