@@ -46,6 +46,7 @@ pub enum ErrorKind {
     AgentRequestExpired,
     AgentUnavailable,
     AgentTransportError,
+    BrokerRefused,
     ShuttingDown,
 }
 
@@ -66,7 +67,7 @@ pub struct ErrorSpec {
 
 impl ErrorKind {
     /// All kinds, in table order.
-    pub const ALL: [ErrorKind; 27] = [
+    pub const ALL: [ErrorKind; 28] = [
         ErrorKind::ParseError,
         ErrorKind::InvalidRequest,
         ErrorKind::MethodNotFound,
@@ -93,6 +94,7 @@ impl ErrorKind {
         ErrorKind::AgentRequestExpired,
         ErrorKind::AgentUnavailable,
         ErrorKind::AgentTransportError,
+        ErrorKind::BrokerRefused,
         ErrorKind::ShuttingDown,
     ];
 
@@ -313,6 +315,13 @@ impl ErrorKind {
                 "UNAVAILABLE",
                 "AGENT_TRANSPORT_PROTOCOL_ERROR",
                 "the agent refused the MQTT binding metadata (profile -32005)",
+            ),
+            BrokerRefused => own(
+                -31013,
+                StatusCode::BAD_GATEWAY,
+                "PERMISSION_DENIED",
+                "BROKER_REFUSED",
+                "the broker refused to store a card (e.g. the gateway may not publish on discovery topics)",
             ),
             ShuttingDown => own(
                 -31020,

@@ -6,6 +6,7 @@
 //! | `GET /agents/{org}/{unit}/{agent}/.well-known/agent.json` | [`cards`] (v0.3 location) |
 //! | `POST /agents/{org}/{unit}/{agent}` (and with `/`) | [`jsonrpc`] (v1.0 and v0.3) |
 //! | `/agents/{org}/{unit}/{agent}/message:send`, `tasks/...` | [`rest`] (v1.0 and v0.3 paths) |
+//! | `/api/v1/agents[/{org}/{unit}/{agent}]` | [`registry_api`] |
 //! | `GET /healthz`, `GET /readyz` | [`health`] |
 
 pub mod body;
@@ -16,6 +17,7 @@ pub mod exchange;
 pub mod health;
 pub mod inbound;
 pub mod jsonrpc;
+pub mod registry_api;
 pub mod respond;
 pub mod rest;
 pub mod version;
@@ -31,6 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
+use crate::mqtt::confirm::ConfirmedPublisher;
 use crate::mqtt::session::SessionError;
 use crate::mqtt::topics::REPLY_PREFIX;
 use crate::mqtt::{MqttSession, QoS, ReplyRouter, Requester, SessionHandle};
@@ -52,6 +55,9 @@ struct StateInner {
     session: SessionHandle,
     router: Arc<ReplyRouter>,
     shutdown: CancellationToken,
+    instance: String,
+    /// The session that registers cards, started on first use.
+    admin: tokio::sync::Mutex<Option<Arc<ConfirmedPublisher>>>,
 }
 
 impl AppState {
@@ -79,6 +85,28 @@ impl AppState {
     /// Cancelled when the gateway starts shutting down; streams end on it.
     pub fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+
+    /// The publisher of registry changes (its own MQTT session, client id
+    /// `{org}/{unit}/{instance}-admin`), started on first use.
+    pub async fn admin_publisher(&self) -> Result<Arc<ConfirmedPublisher>, GatewayError> {
+        let mut slot = self.inner.admin.lock().await;
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let instance = format!("{}-admin", self.inner.instance);
+        let options = self
+            .inner
+            .config
+            .session_options(&instance)
+            .map_err(|e| GatewayError::new(ErrorKind::Internal, e.to_string()))?;
+        // Registrations wait for the broker as long as requests wait for agents.
+        let wait = Duration::from_millis(self.inner.config.requests.reply_first_timeout_ms);
+        let publisher = ConfirmedPublisher::start(options, wait)
+            .map_err(|e| GatewayError::new(ErrorKind::BrokerUnavailable, e.to_string()))?;
+        let publisher = Arc::new(publisher);
+        *slot = Some(publisher.clone());
+        Ok(publisher)
     }
 
     /// Ready: broker connected with subscriptions, retained discovery consumed.
@@ -168,6 +196,8 @@ impl Gateway {
                     session: handle,
                     router,
                     shutdown,
+                    instance: instance.clone(),
+                    admin: tokio::sync::Mutex::new(None),
                 }),
             },
             session: Some(session),
@@ -226,6 +256,10 @@ impl Gateway {
         if let Some(session) = self.session.take() {
             session.shutdown(Duration::from_secs(2)).await;
         }
+        let admin = self.state.inner.admin.lock().await.take();
+        if let Some(admin) = admin.and_then(|a| Arc::try_unwrap(a).ok()) {
+            admin.shutdown().await;
+        }
         tracing::info!("gateway stopped");
     }
 }
@@ -242,6 +276,13 @@ pub fn router(state: AppState) -> Router {
     use tower_http::catch_panic::CatchPanicLayer;
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/api/v1/agents", get(registry_api::list))
+        .route(
+            "/api/v1/agents/{org}/{unit}/{agent}",
+            get(registry_api::get)
+                .put(registry_api::put)
+                .delete(registry_api::delete),
+        )
         .route("/readyz", get(health::readyz))
         .route(
             "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod broker_url;
+pub mod confirm;
 pub mod requester;
 pub mod router;
 pub mod session;

@@ -56,6 +56,13 @@ pub trait Inbound: Send + Sync + 'static {
 
     /// The broker connection was lost after having been up.
     fn on_connection_lost(&self) {}
+
+    /// A QoS 1 PUBLISH of ours was written with packet id `pkid`.
+    fn on_publish_sent(&self, _pkid: u16) {}
+
+    /// The broker acknowledged packet `pkid`; `accepted` is false when its
+    /// reason code is an error (not authorised, quota exceeded, ...).
+    fn on_puback(&self, _pkid: u16, _accepted: bool, _reason: &str) {}
 }
 
 /// TLS material for `mqtts://` brokers. Without `ca_file` the system roots are used.
@@ -589,6 +596,17 @@ async fn own_event_loop(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                 debug!(%client_id, "DISCONNECT sent");
                 break;
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) if pkid != 0 => {
+                inbound.on_publish_sent(pkid)
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                use rumqttc::v5::mqttbytes::v5::PubAckReason;
+                let accepted = matches!(
+                    ack.reason,
+                    PubAckReason::Success | PubAckReason::NoMatchingSubscribers
+                );
+                inbound.on_puback(ack.pkid, accepted, &format!("{:?}", ack.reason));
             }
             Ok(_) => {}
             Err(ConnectionError::ConnectionRefused(
