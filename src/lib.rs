@@ -35,6 +35,7 @@
 
 pub mod a2a;
 pub mod agent;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod embedded_broker;
@@ -42,3 +43,9 @@ pub mod gateway;
 pub mod mqtt;
 pub mod registry;
 pub mod telemetry;
+
+/// Installs rustls' `ring` provider as the process default, once; HTTPS clients
+/// (the CLI's) need one. Broker TLS names its provider explicitly.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use a2a_mqtt_gateway::cli;
 use a2a_mqtt_gateway::config::{Config, Overrides};
 use a2a_mqtt_gateway::demo;
 use a2a_mqtt_gateway::embedded_broker::EmbeddedBroker;
@@ -22,7 +23,9 @@ const EXIT_RUNTIME: u8 = 1;
     version,
     about = "HTTP gateway serving A2A agents that live on an MQTT 5 broker",
     long_about = "Serves every agent registered on an MQTT 5 broker (A2A over MQTT profile 0.1) \
-                  as an ordinary A2A agent over HTTP: Agent Card, JSON-RPC and SSE."
+                  as an ordinary A2A agent over HTTP: Agent Card, JSON-RPC, REST and SSE, A2A v1.0 and v0.3.",
+    after_help = "Exit codes: 0 success; 1 remote failure (gateway or broker unreachable, A2A error, \
+                  task failed/canceled/rejected); 2 usage or configuration error; 3 agent or task not found."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +65,27 @@ enum Command {
         /// HTTP listen address.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+    /// Query and change the registry of a running gateway.
+    Agents {
+        #[command(subcommand)]
+        command: cli::AgentsCommand,
+        #[command(flatten)]
+        opts: cli::GatewayArgs,
+    },
+    /// Send a message to an agent through a running gateway and print the reply.
+    Send {
+        #[command(flatten)]
+        args: cli::SendArgs,
+        #[command(flatten)]
+        opts: cli::GatewayArgs,
+    },
+    /// Look at, cancel or follow a task through a running gateway.
+    Tasks {
+        #[command(subcommand)]
+        command: cli::TasksCommand,
+        #[command(flatten)]
+        opts: cli::GatewayArgs,
     },
     /// Validate a configuration file (with the environment applied) and print
     /// the effective settings, secrets redacted.
@@ -113,6 +137,9 @@ fn main() -> ExitCode {
             });
             run_async(demo::run(listen, shutdown_signal()))
         }
+        Command::Agents { command, opts } => run_client(cli::agents(command, &opts)),
+        Command::Send { args, opts } => run_client(cli::send(args, &opts)),
+        Command::Tasks { command, opts } => run_client(cli::tasks(command, &opts)),
         Command::CheckConfig { file } => match Config::load(Some(&file), &Overrides::default()) {
             Ok(config) => {
                 println!("{} is valid; effective configuration:", file.display());
@@ -139,6 +166,27 @@ fn redacted(config: &Config) -> serde_json::Value {
         *p = serde_json::Value::String("<redacted>".into());
     }
     v
+}
+
+/// Runs a client command; its error decides the exit code (see `cli`).
+fn run_client(fut: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit as u8)
+        }
+    }
 }
 
 fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {

@@ -41,6 +41,7 @@ fn demo_serves_sample_agents_and_stops_cleanly_on_sigint() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
+        a2a_mqtt_gateway::install_crypto_provider();
         let client = reqwest::Client::new();
         let card: Value = client
             .get(format!("{base}/agents/demo/factory/echo/.well-known/agent-card.json"))

@@ -410,6 +410,7 @@ async fn a_long_blocking_call_keeps_the_connection_alive() {
 
     // A client that gives up after 1.8 s of silence, like short-timeout HTTP
     // clients and proxies; the task takes about 3 s.
+    a2a_mqtt_gateway::install_crypto_provider();
     let impatient = reqwest::Client::builder()
         .read_timeout(Duration::from_millis(1800))
         .build()

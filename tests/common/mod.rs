@@ -389,6 +389,7 @@ pub async fn start_agent(
 }
 
 pub fn http() -> reqwest::Client {
+    a2a_mqtt_gateway::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

@@ -1,0 +1,428 @@
+//! The CLI as users run it: a subprocess against a gateway and a broker, checked
+//! by output and exit code (0 ok, 1 remote failure, 2 usage, 3 not found).
+
+mod common;
+
+use std::time::Duration;
+
+use a2a_mqtt_gateway::agent::samples::{self, Inspection};
+use common::*;
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"))
+        .args(args)
+        .env_remove("A2A_GATEWAY_URL")
+        .output()
+        .await
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(r: &Run) {
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+}
+
+async fn setup() -> (
+    Broker,
+    TestGateway,
+    Vec<a2a_mqtt_gateway::agent::RunningAgent>,
+) {
+    let broker = Broker::start();
+    let echo = start_agent(
+        &broker,
+        "demo/factory/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let inspect = start_agent(
+        &broker,
+        "demo/factory/inspect",
+        samples::inspection_card(),
+        Inspection {
+            steps: 3,
+            step_delay: Duration::from_millis(150),
+        },
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent("demo/factory/echo", "online").await;
+    gw.wait_agent("demo/factory/inspect", "online").await;
+    (broker, gw, vec![echo, inspect])
+}
+
+#[tokio::test]
+async fn agents_list_and_get() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let r = cli(&["agents", "list", "--gateway", g]).await;
+    ok(&r);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("AGENT"), "{}", r.stdout);
+    assert!(
+        lines[1].starts_with("demo/factory/echo") && lines[1].contains("online"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[2].starts_with("demo/factory/inspect"));
+
+    let r = cli(&[
+        "agents",
+        "list",
+        "--gateway",
+        g,
+        "--skill",
+        "quality",
+        "--output",
+        "json",
+    ])
+    .await;
+    ok(&r);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let agents: Vec<&str> = v["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["demo/factory/inspect"]);
+
+    let r = cli(&["agents", "get", "demo/factory/echo", "--gateway", g]).await;
+    ok(&r);
+    assert!(r.stdout.contains("name         Echo"), "{}", r.stdout);
+    assert!(r.stdout.contains("validation   valid"));
+    let r = cli(&["agents", "get", "demo/factory/ghost", "--gateway", g]).await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("ghost"));
+    let r = cli(&["agents", "get", "not-an-address", "--gateway", g]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn register_and_unregister_via_gateway_and_broker() {
+    let (broker, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.json");
+    std::fs::write(&card, card_json("Press", false).to_string()).unwrap();
+    let card = card.to_str().unwrap();
+
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        card,
+        "acme/line/press",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    assert!(r.stdout.contains("registered acme/line/press"));
+    gw.wait_agent("acme/line/press", "unknown").await;
+    let r = cli(&["agents", "unregister", "acme/line/press", "--gateway", g]).await;
+    ok(&r);
+    gw.wait_agent_gone("acme/line/press").await;
+
+    // Straight to the broker, no gateway involved.
+    let url = broker.url();
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        card,
+        "acme/line/drill",
+        "--broker",
+        &url,
+    ])
+    .await;
+    ok(&r);
+    gw.wait_agent("acme/line/drill", "unknown").await;
+    let r = cli(&["agents", "unregister", "acme/line/drill", "--broker", &url]).await;
+    ok(&r);
+    gw.wait_agent_gone("acme/line/drill").await;
+
+    // Usage errors: missing file, invalid card, bad address.
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        "/nonexistent.json",
+        "acme/line/x",
+        "--gateway",
+        g,
+    ])
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"name\": \"no other fields\"}").unwrap();
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        bad.to_str().unwrap(),
+        "acme/line/x",
+        "--gateway",
+        g,
+    ])
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is missing"), "{}", r.stderr);
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        card,
+        "acme/li+ne/x",
+        "--gateway",
+        g,
+    ])
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A broker that is not there: remote failure.
+    let r = cli(&[
+        "agents",
+        "unregister",
+        "acme/line/x",
+        "--broker",
+        "mqtt://127.0.0.1:1",
+    ])
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn send_plain_and_streamed() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let r = cli(&[
+        "send",
+        "demo/factory/echo",
+        "hello from the cli",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    assert_eq!(r.stdout.trim(), "hello from the cli");
+    assert!(r.stderr.contains("completed"), "{}", r.stderr);
+
+    let r = cli(&[
+        "send",
+        "demo/factory/inspect",
+        "line 9",
+        "--stream",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("[task "), "{}", r.stdout);
+    let stations: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("[artifact"))
+        .collect();
+    assert_eq!(stations.len(), 3, "{}", r.stdout);
+    assert!(stations[0].contains("station 1") && stations[2].contains("station 3"));
+    assert_eq!(lines.last().unwrap().trim(), "[completed]", "{}", r.stdout);
+
+    let r = cli(&[
+        "send",
+        "demo/factory/echo",
+        "json please",
+        "--output",
+        "json",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["task"]["status"]["state"], "TASK_STATE_COMPLETED");
+
+    // Multi-turn: the agent asks, the CLI says how to answer.
+    let r = cli(&["send", "demo/factory/echo", "/ask", "--gateway", g]).await;
+    ok(&r);
+    assert!(r.stdout.contains("What should I echo?"));
+    assert!(r.stderr.contains("--task-id"), "{}", r.stderr);
+
+    let r = cli(&["send", "demo/factory/nobody", "x", "--gateway", g]).await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let r = cli(&[
+        "send",
+        "demo/factory/echo",
+        "x",
+        "--gateway",
+        "http://127.0.0.1:1",
+    ])
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot reach the gateway"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn tasks_get_cancel_subscribe() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let r = cli(&[
+        "send",
+        "demo/factory/inspect",
+        "line 1",
+        "--no-wait",
+        "--output",
+        "json",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let id = v["task"]["id"].as_str().unwrap().to_owned();
+
+    let r = cli(&[
+        "tasks",
+        "subscribe",
+        "demo/factory/inspect",
+        &id,
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    assert!(
+        r.stdout.lines().next().unwrap().starts_with("[task "),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.lines().last().unwrap(),
+        "[completed]",
+        "{}",
+        r.stdout
+    );
+
+    let r = cli(&["tasks", "get", "demo/factory/inspect", &id, "--gateway", g]).await;
+    ok(&r);
+    assert!(
+        r.stdout.starts_with(&format!("task {id} completed")),
+        "{}",
+        r.stdout
+    );
+
+    // A long task, cancelled.
+    let r = cli(&[
+        "send",
+        "demo/factory/inspect",
+        "line 2",
+        "--no-wait",
+        "--output",
+        "json",
+        "--gateway",
+        g,
+    ])
+    .await;
+    let id = serde_json::from_str::<Value>(&r.stdout).unwrap()["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = cli(&[
+        "tasks",
+        "cancel",
+        "demo/factory/inspect",
+        &id,
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    assert!(r.stdout.contains("canceled"), "{}", r.stdout);
+    let r = cli(&[
+        "tasks",
+        "cancel",
+        "demo/factory/inspect",
+        &id,
+        "--gateway",
+        g,
+    ])
+    .await;
+    assert_eq!(r.code, 1, "not cancelable any more: {}", r.stderr);
+    let r = cli(&[
+        "tasks",
+        "get",
+        "demo/factory/inspect",
+        "no-such-task",
+        "--gateway",
+        g,
+    ])
+    .await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn help_usage_and_check_config() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["agents", "list", "--help"],
+        vec!["agents", "get", "--help"],
+        vec!["agents", "register", "--help"],
+        vec!["agents", "unregister", "--help"],
+        vec!["send", "--help"],
+        vec!["tasks", "get", "--help"],
+        vec!["tasks", "cancel", "--help"],
+        vec!["tasks", "subscribe", "--help"],
+        vec!["check-config", "--help"],
+    ] {
+        let r = cli(&args).await;
+        ok(&r);
+        assert!(
+            r.stdout.contains("Example") || args == ["--help"],
+            "{args:?} has examples:\n{}",
+            r.stdout
+        );
+    }
+    let r = cli(&["send", "demo/factory/echo"]).await;
+    assert_eq!(r.code, 2, "missing argument is a usage error");
+    let r = cli(&["frobnicate"]).await;
+    assert_eq!(r.code, 2);
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "mqtt:\n  url: mqtt://broker:1883\n  username: gw\n  password: s3cret\n",
+    )
+    .unwrap();
+    let r = cli(&["check-config", good.to_str().unwrap()]).await;
+    ok(&r);
+    assert!(r.stdout.contains("mqtt://broker:1883"));
+    assert!(!r.stdout.contains("s3cret"), "secrets are redacted");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "requests:\n  max_attempts: 0\n").unwrap();
+    let r = cli(&["check-config", bad.to_str().unwrap()]).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("requests.max_attempts"), "{}", r.stderr);
+    let r = cli(&[
+        "check-config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"),
+    ])
+    .await;
+    ok(&r);
+}
