@@ -1,6 +1,9 @@
 //! Interoperability with the official Python A2A client (`a2a-sdk` from PyPI):
 //! `tests/interop/python_client.py` resolves cards from the gateway and sends,
-//! streams, gets, lists, subscribes and cancels through the SDK's client API.
+//! streams, gets, lists, subscribes and cancels through the SDK's client API,
+//! in each of four modes, one test each: JSON-RPC and HTTP+JSON (REST), each in
+//! A2A v1.0 and in v0.3 (the SDK's `a2a.compat.v0_3` transports). The script
+//! also checks which transport the SDK chose and the dialect on the wire.
 //!
 //! The interpreter is `$A2A_INTEROP_PYTHON` when set (it must already have
 //! `a2a-sdk==1.3.0`); otherwise a virtualenv is made once under
@@ -152,8 +155,36 @@ fn interop_python() -> PathBuf {
     python
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_python_client_sends_streams_gets_and_cancels() {
+/// One way the official client talks to the gateway: `--mode` of the script.
+struct Mode {
+    /// The script's `--mode`.
+    name: &'static str,
+    /// Whether the SDK's transport for this mode implements ListTasks (the
+    /// v0.3 ones raise NotImplementedError: v0.3 has no `tasks/list`).
+    lists: bool,
+}
+
+const JSONRPC_1_0: Mode = Mode {
+    name: "jsonrpc-1.0",
+    lists: true,
+};
+const JSONRPC_0_3: Mode = Mode {
+    name: "jsonrpc-0.3",
+    lists: false,
+};
+const REST_1_0: Mode = Mode {
+    name: "rest-1.0",
+    lists: true,
+};
+const REST_0_3: Mode = Mode {
+    name: "rest-0.3",
+    lists: false,
+};
+
+/// Starts a broker, the three agents and a gateway, runs the script in `mode`
+/// and asserts that it printed `ok {mode} {check}` for every check of that
+/// mode (and `skip {mode} list` where the client has no ListTasks).
+async fn run_mode(mode: Mode) {
     let python = tokio::task::spawn_blocking(interop_python)
         .await
         .expect("venv setup panicked");
@@ -189,6 +220,7 @@ async fn official_python_client_sends_streams_gets_and_cancels() {
     let started = Instant::now();
     let run = tokio::process::Command::new(&python)
         .arg(&script)
+        .args(["--mode", mode.name])
         .args([gw.base.as_str(), ECHO, STREAMER, LONG_RUNNER])
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -200,35 +232,92 @@ async fn official_python_client_sends_streams_gets_and_cancels() {
         .output();
     let out = tokio::time::timeout(SCRIPT_TIMEOUT, run)
         .await
-        .unwrap_or_else(|_| panic!("{} hung for {SCRIPT_TIMEOUT:?}", script.display()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "[{}] {} hung for {SCRIPT_TIMEOUT:?}",
+                mode.name,
+                script.display()
+            )
+        })
         .unwrap_or_else(|e| panic!("could not run {}: {e}", python.display()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let report = format!(
-        "{} {} exited with {} after {:.1?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        "[{}] {} {} --mode {} exited with {} after {:.1?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        mode.name,
         python.display(),
         script.display(),
+        mode.name,
         out.status,
         started.elapsed()
     );
     println!("{report}");
 
-    assert!(out.status.success(), "Python client failed:\n{report}");
+    assert!(
+        out.status.success(),
+        "[{}] Python client failed:\n{report}",
+        mode.name
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(
         lines.contains(&format!("a2a-sdk {SDK_VERSION}").as_str()),
-        "expected the pinned a2a-sdk {SDK_VERSION}:\n{report}"
+        "[{}] expected the pinned a2a-sdk {SDK_VERSION}:\n{report}",
+        mode.name
     );
-    for check in ["card", "send", "stream", "get", "list", "cancel"] {
-        let prefix = format!("ok {check}");
+    let has = |prefix: &str| {
+        lines
+            .iter()
+            .any(|l| *l == prefix || l.starts_with(&format!("{prefix} ")))
+    };
+    let mut checks = vec!["card", "send", "stream", "get", "cancel", "wire"];
+    if mode.lists {
+        checks.push("list");
+    } else {
+        let skip = format!("skip {} list", mode.name);
+        assert!(has(&skip), "missing `{skip}`:\n{report}");
         assert!(
-            lines
-                .iter()
-                .any(|l| *l == prefix || l.starts_with(&format!("{prefix} "))),
-            "missing `{prefix}`:\n{report}"
+            !has(&format!("ok {} list", mode.name)),
+            "[{}] list is both skipped and passed:\n{report}",
+            mode.name
         );
     }
-    assert_eq!(lines.last(), Some(&"all checks passed"), "{report}");
+    for check in checks {
+        let prefix = format!("ok {} {check}", mode.name);
+        assert!(has(&prefix), "missing `{prefix}`:\n{report}");
+    }
+    let done = format!("all checks passed {}", mode.name);
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with(&format!("{done} "))),
+        "[{}] the last line is not `{done} ...`:\n{report}",
+        mode.name
+    );
 
     gw.shutdown().await;
+}
+
+/// A2A v1.0 over JSON-RPC (`JsonRpcTransport`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_jsonrpc_v1_0() {
+    run_mode(JSONRPC_1_0).await;
+}
+
+/// A2A v0.3 over JSON-RPC (`a2a.compat.v0_3` `CompatJsonRpcTransport`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_jsonrpc_v0_3() {
+    run_mode(JSONRPC_0_3).await;
+}
+
+/// A2A v1.0 over HTTP+JSON (`RestTransport`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_rest_v1_0() {
+    run_mode(REST_1_0).await;
+}
+
+/// A2A v0.3 over HTTP+JSON (`a2a.compat.v0_3` `CompatRestTransport`, `/v1/...`
+/// paths, v0.3 proto JSON).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_rest_v0_3() {
+    run_mode(REST_0_3).await;
 }

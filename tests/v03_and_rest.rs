@@ -588,9 +588,13 @@ async fn v03_rest_paths() {
     let task = &r["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
     let id = task["id"].as_str().unwrap().to_owned();
-    let (s, t) = get(&format!("{base}/v1/tasks/{id}"), None).await;
+    let (s, t) = get(&format!("{base}/v1/tasks/{id}?historyLength=0"), None).await;
     assert_eq!(s, 200);
     assert_eq!(t["id"], id.as_str());
+    assert!(
+        t["history"].as_array().is_some_and(|h| !h.is_empty()),
+        "v0.3 historyLength=0 means no limit: {t}"
+    );
     let (s, _, events) = sse(
         reqwest::Method::POST,
         &format!("{base}/v1/message:stream"),

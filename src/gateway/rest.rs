@@ -392,6 +392,10 @@ async fn build_params(
         }
         Route::GetTask(id) => {
             let mut p = query_params(&pairs, &["historyLength"])?;
+            // In v0.3, 0 meant "no limit"; in v1.0 it means "no history".
+            if version == Version::V0_3 && p.get("historyLength") == Some(&Value::from(0)) {
+                p.remove("historyLength");
+            }
             p.insert("id".into(), Value::String(id.clone()));
             Ok(Value::Object(p))
         }
