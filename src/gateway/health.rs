@@ -33,3 +33,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     json_value(status, &body)
 }
+
+/// `GET /metrics`: Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut r = Response::new(axum::body::Body::from(state.metrics().render()));
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}

@@ -6,7 +6,8 @@
 //! [`super::call`]; its v1.0 results are translated back for v0.3 clients. The
 //! response `id` is always the request's, verbatim.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -24,6 +25,8 @@ use super::respond::json_body;
 use super::version::{self, Version};
 use crate::a2a::jsonrpc::{self, RequestId};
 use crate::a2a::{Method, v03};
+use crate::telemetry::Metrics;
+use crate::telemetry::metrics::CallLabels;
 
 /// How results and errors are written for one request.
 #[derive(Clone)]
@@ -31,9 +34,27 @@ struct Render {
     id: RequestId,
     version: Version,
     method: Method,
+    metrics: Arc<Metrics>,
+    started: Instant,
 }
 
 impl Render {
+    /// Counts the call once its answer (or a stream's first event) is known.
+    fn record<T>(&self, outcome: &Result<T, GatewayError>) {
+        let outcome = match outcome {
+            Ok(_) => "ok",
+            Err(e) => e.kind.spec().reason,
+        };
+        self.metrics.record(
+            CallLabels {
+                binding: "jsonrpc",
+                method: self.method.name(),
+                outcome,
+            },
+            self.started.elapsed(),
+        );
+    }
+
     fn error(&self, e: &GatewayError) -> String {
         let error = e.to_jsonrpc();
         let error = match self.version {
@@ -48,6 +69,7 @@ impl Render {
             Version::V1_0 => Ok(v),
             Version::V0_3 => v03::result_to_v03(self.method, &v).map_err(untranslatable),
         });
+        self.record(&translated);
         match translated {
             Ok(v) => jsonrpc::success(&self.id, &v.to_string()),
             Err(e) => self.error(&e),
@@ -106,6 +128,8 @@ pub async fn handle(
         id,
         version,
         method,
+        metrics: state.metrics().clone(),
+        started: Instant::now(),
     };
     let params: Value = request
         .params
@@ -124,12 +148,18 @@ pub async fn handle(
         .and_then(|p| Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p)));
     let (call, params) = match started {
         Ok(cp) => cp,
-        Err(e) => return json_body(status_of(&e), render.error(&e)),
+        Err(e) => {
+            render.record::<()>(&Err(e.clone()));
+            return json_body(status_of(&e), render.error(&e));
+        }
     };
     tracing::debug!(agent = %call.addr(), %method, version = version.as_str(), "A2A JSON-RPC call");
     let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
     match call.execute(method, params).await {
-        Err(e) => json_body(status_of(&e), render.error(&e)),
+        Err(e) => {
+            render.record::<()>(&Err(e.clone()));
+            json_body(status_of(&e), render.error(&e))
+        }
         Ok(Outcome::Unary(result)) => {
             json_with_keepalive(
                 async move { render.result(result.await) },

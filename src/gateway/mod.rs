@@ -39,6 +39,7 @@ use crate::mqtt::topics::REPLY_PREFIX;
 use crate::mqtt::{MqttSession, QoS, ReplyRouter, Requester, SessionHandle};
 use crate::registry::Index;
 use crate::registry::sync::{self, SyncTiming};
+use crate::telemetry::Metrics;
 
 pub use error::{ErrorKind, GatewayError};
 
@@ -56,6 +57,7 @@ struct StateInner {
     router: Arc<ReplyRouter>,
     shutdown: CancellationToken,
     instance: String,
+    metrics: Arc<Metrics>,
     /// The session that registers cards, started on first use.
     admin: tokio::sync::Mutex<Option<Arc<ConfirmedPublisher>>>,
 }
@@ -80,6 +82,11 @@ impl AppState {
     /// The correlation table (for in-flight counts).
     pub fn reply_router(&self) -> &Arc<ReplyRouter> {
         &self.inner.router
+    }
+
+    /// The metrics served at `/metrics`.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Cancelled when the gateway starts shutting down; streams end on it.
@@ -191,12 +198,13 @@ impl Gateway {
             state: AppState {
                 inner: Arc::new(StateInner {
                     config,
-                    index,
+                    index: index.clone(),
                     requester,
-                    session: handle,
-                    router,
+                    session: handle.clone(),
+                    router: router.clone(),
                     shutdown,
                     instance: instance.clone(),
+                    metrics: Arc::new(Metrics::new(index.clone(), router.clone(), handle.clone())),
                     admin: tokio::sync::Mutex::new(None),
                 }),
             },
@@ -284,6 +292,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(registry_api::delete),
         )
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route(
             "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",
             get(cards::agent_card),

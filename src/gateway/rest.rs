@@ -15,7 +15,7 @@
 //! v0.3 proto-JSON dialect ([`crate::a2a::v03_rest`]). Errors are
 //! `google.rpc.Status` bodies with the HTTP status of the error table.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -33,6 +33,7 @@ use super::respond::http_error_body;
 use super::version::{self, Version};
 use crate::a2a::types::TaskState;
 use crate::a2a::{Method, v03, v03_rest};
+use crate::telemetry::metrics::CallLabels;
 
 /// The media type A2A's REST binding uses.
 pub const A2A_JSON: &str = "application/a2a+json";
@@ -212,6 +213,22 @@ struct Reply {
     method: Method,
 }
 
+/// Counts a REST call.
+fn record(state: &AppState, method: Method, started: Instant, outcome: Result<(), &GatewayError>) {
+    let outcome = match outcome {
+        Ok(()) => "ok",
+        Err(e) => e.kind.spec().reason,
+    };
+    state.metrics().record(
+        CallLabels {
+            binding: "rest",
+            method: method.name(),
+            outcome,
+        },
+        started.elapsed(),
+    );
+}
+
 impl Reply {
     /// The error body in the client's dialect: google.rpc.Status for v1.0, the
     /// flat `{"type", "message"}` the v0.3 SDKs read (with the Status kept).
@@ -360,13 +377,25 @@ pub async fn handle(
     };
     tracing::debug!(agent = %call.addr(), method = %reply.method, version = version.as_str(), "A2A REST call");
     let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
-    match call.execute(reply.method, params).await {
-        Err(e) => reply.error(&e),
-        Ok(Outcome::Unary(result)) => match result.await {
-            Ok(v) => reply.ok(v),
-            Err(e) => reply.error(&e),
-        },
-        Ok(Outcome::Stream(items)) => sse(items.map(move |item| reply.event(item)), keepalive),
+    let started = Instant::now();
+    let method = reply.method;
+    match call.execute(method, params).await {
+        Err(e) => {
+            record(&state, method, started, Err(&e));
+            reply.error(&e)
+        }
+        Ok(Outcome::Unary(result)) => {
+            let result = result.await;
+            record(&state, method, started, result.as_ref().map(|_| ()));
+            match result {
+                Ok(v) => reply.ok(v),
+                Err(e) => reply.error(&e),
+            }
+        }
+        Ok(Outcome::Stream(items)) => {
+            record(&state, method, started, Ok(()));
+            sse(items.map(move |item| reply.event(item)), keepalive)
+        }
     }
 }
 

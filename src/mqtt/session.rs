@@ -280,6 +280,15 @@ pub struct SessionHandle {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("client_id", &self.client_id())
+            .field("up", &self.is_up())
+            .finish()
+    }
+}
+
 impl SessionHandle {
     /// The MQTT client id.
     pub fn client_id(&self) -> &str {

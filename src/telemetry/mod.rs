@@ -20,3 +20,7 @@ pub fn init_logging(config: &LogConfig) {
         builder.try_init()
     };
 }
+
+pub mod metrics;
+
+pub use metrics::Metrics;
