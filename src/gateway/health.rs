@@ -43,3 +43,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     );
     r
 }
+
+/// `GET /openapi.json`: the OpenAPI document of every route.
+pub async fn openapi() -> Response {
+    super::respond::json_body(StatusCode::OK, super::OPENAPI.to_owned())
+}

@@ -279,6 +279,52 @@ impl Drop for Gateway {
     }
 }
 
+/// Every route the gateway serves, as (HTTP method, OpenAPI path template). The
+/// OpenAPI document lists exactly these (a test checks both ways), and a test
+/// probes each one on a live gateway. The REST routes below an agent are
+/// dispatched by [`rest`] from one catch-all route.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/v1/agents"),
+    ("GET", "/api/v1/agents/{org}/{unit}/{agent}"),
+    ("PUT", "/api/v1/agents/{org}/{unit}/{agent}"),
+    ("DELETE", "/api/v1/agents/{org}/{unit}/{agent}"),
+    ("GET", "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json"),
+    ("GET", "/agents/{org}/{unit}/{agent}/.well-known/agent.json"),
+    ("POST", "/agents/{org}/{unit}/{agent}"),
+    ("POST", "/agents/{org}/{unit}/{agent}/"),
+    ("POST", "/agents/{org}/{unit}/{agent}/message:send"),
+    ("POST", "/agents/{org}/{unit}/{agent}/message:stream"),
+    ("GET", "/agents/{org}/{unit}/{agent}/tasks"),
+    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}"),
+    ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}:cancel"),
+    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}:subscribe"),
+    ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}:subscribe"),
+    ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs"),
+    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs"),
+    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}"),
+    ("DELETE", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}"),
+    ("GET", "/agents/{org}/{unit}/{agent}/extendedAgentCard"),
+    ("POST", "/agents/{org}/{unit}/{agent}/v1/message:send"),
+    ("POST", "/agents/{org}/{unit}/{agent}/v1/message:stream"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}"),
+    ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:cancel"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe"),
+    ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe"),
+    ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}"),
+    ("DELETE", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}"),
+    ("GET", "/agents/{org}/{unit}/{agent}/v1/card"),
+];
+
+/// The OpenAPI 3.1 document (`openapi/openapi.json`), served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi/openapi.json");
+
 /// Builds the routes over `state`.
 pub fn router(state: AppState) -> Router {
     use tower_http::catch_panic::CatchPanicLayer;
@@ -293,6 +339,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(health::openapi))
         .route(
             "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",
             get(cards::agent_card),
