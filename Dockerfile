@@ -21,5 +21,6 @@ ENV A2A_GATEWAY_CONFIG=/etc/a2a-gateway/gateway.yaml \
     A2A_GATEWAY__HTTP__LISTEN=0.0.0.0:8080
 USER 10001
 EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 CMD ["a2a-gateway", "healthcheck"]
 ENTRYPOINT ["a2a-gateway"]
 CMD ["serve"]

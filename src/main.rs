@@ -87,6 +87,19 @@ enum Command {
         #[command(flatten)]
         opts: cli::GatewayArgs,
     },
+    /// Probe a gateway's /healthz (for container health checks). Exit 0 when it
+    /// answers 200.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway healthcheck\n  a2a-gateway healthcheck --url http://10.0.0.5:8080"
+    )]
+    Healthcheck {
+        /// The gateway; default: this machine at the configured http.listen port.
+        #[arg(long)]
+        url: Option<String>,
+        /// Configuration whose http.listen gives the port (and A2A_GATEWAY__* variables).
+        #[arg(long, short, env = "A2A_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Validate a configuration file (with the environment applied) and print
     /// the effective settings, secrets redacted.
     #[command(after_help = "Example:\n  a2a-gateway check-config gateway.yaml")]
@@ -140,6 +153,31 @@ fn main() -> ExitCode {
         Command::Agents { command, opts } => run_client(cli::agents(command, &opts)),
         Command::Send { args, opts } => run_client(cli::send(args, &opts)),
         Command::Tasks { command, opts } => run_client(cli::tasks(command, &opts)),
+        Command::Healthcheck { url, config } => {
+            let url = match url {
+                Some(u) => u,
+                None => match Config::load(config.as_deref(), &Overrides::default())
+                    .and_then(|c| c.listen_addr())
+                {
+                    Ok(addr) => {
+                        let host = if addr.ip().is_unspecified() {
+                            "127.0.0.1".to_owned()
+                        } else {
+                            addr.ip().to_string()
+                        };
+                        format!(
+                            "http://{}",
+                            SocketAddr::new(host.parse().unwrap_or(addr.ip()), addr.port())
+                        )
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                },
+            };
+            run_client(cli::healthcheck(url))
+        }
         Command::CheckConfig { file } => match Config::load(Some(&file), &Overrides::default()) {
             Ok(config) => {
                 println!("{} is valid; effective configuration:", file.display());

@@ -426,3 +426,82 @@ async fn help_usage_and_check_config() {
     .await;
     ok(&r);
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn serve_with_the_embedded_broker_and_healthcheck() {
+    let (http_port, mqtt_port) = (free_port(), free_port());
+    let listen = format!("127.0.0.1:{http_port}");
+    let broker_addr = format!("127.0.0.1:{mqtt_port}");
+    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"))
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--embedded-broker",
+            &broker_addr,
+        ])
+        .env_remove("A2A_GATEWAY_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://{listen}");
+    let mut healthy = false;
+    for _ in 0..100 {
+        if cli(&["healthcheck", "--url", &url]).await.code == 0 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "serve --embedded-broker came up");
+    // The embedded broker takes cards like any broker.
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.json");
+    std::fs::write(&card, card_json("Embedded", false).to_string()).unwrap();
+    let r = cli(&[
+        "agents",
+        "register",
+        "--card",
+        card.to_str().unwrap(),
+        "home/lab/thing",
+        "--broker",
+        &format!("mqtt://{broker_addr}"),
+    ])
+    .await;
+    ok(&r);
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed = cli(&["agents", "list", "--gateway", &url]).await.stdout;
+        if listed.contains("home/lab/thing") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(listed.contains("home/lab/thing"), "{listed}");
+
+    let pid = serve.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(15), serve.wait())
+        .await
+        .expect("stops on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let r = cli(&["healthcheck", "--url", &url]).await;
+    assert_eq!(r.code, 1, "nothing listens any more");
+}

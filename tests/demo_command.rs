@@ -144,6 +144,9 @@ fn readme_walkthrough_works_as_pasted() {
         "TASK_STATE_COMPLETED",
         "data: {\"jsonrpc\":\"2.0\",\"id\":2",
         "TASK_STATE_CANCELED",
+        "hello over REST",
+        "\"kind\":\"task\"",
+        "\"agent\":\"demo/factory/inspect\"",
         "\"ready\":true",
     ] {
         assert!(

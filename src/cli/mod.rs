@@ -617,3 +617,24 @@ pub async fn tasks(cmd: TasksCommand, opts: &GatewayArgs) -> Result<(), CliError
         }
     }
 }
+
+/// `healthcheck`: 0 when `{url}/healthz` answers 200 within 3 s.
+pub async fn healthcheck(url: String) -> Result<(), CliError> {
+    crate::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| CliError::remote(e.to_string()))?;
+    let target = format!("{}/healthz", url.trim_end_matches('/'));
+    match client.get(&target).send().await {
+        Ok(r) if r.status().is_success() => {
+            println!("ok {target}");
+            Ok(())
+        }
+        Ok(r) => Err(CliError::remote(format!(
+            "{target} answered {}",
+            r.status()
+        ))),
+        Err(e) => Err(CliError::remote(format!("{target}: {e}"))),
+    }
+}

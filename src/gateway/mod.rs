@@ -292,7 +292,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/agents/{org}/{unit}/{agent}"),
     ("PUT", "/api/v1/agents/{org}/{unit}/{agent}"),
     ("DELETE", "/api/v1/agents/{org}/{unit}/{agent}"),
-    ("GET", "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json"),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/.well-known/agent-card.json",
+    ),
     ("GET", "/agents/{org}/{unit}/{agent}/.well-known/agent.json"),
     ("POST", "/agents/{org}/{unit}/{agent}"),
     ("POST", "/agents/{org}/{unit}/{agent}/"),
@@ -303,22 +306,52 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}:cancel"),
     ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}:subscribe"),
     ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}:subscribe"),
-    ("POST", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs"),
-    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs"),
-    ("GET", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}"),
-    ("DELETE", "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}"),
+    (
+        "POST",
+        "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs",
+    ),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs",
+    ),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}",
+    ),
+    (
+        "DELETE",
+        "/agents/{org}/{unit}/{agent}/tasks/{id}/pushNotificationConfigs/{configId}",
+    ),
     ("GET", "/agents/{org}/{unit}/{agent}/extendedAgentCard"),
     ("POST", "/agents/{org}/{unit}/{agent}/v1/message:send"),
     ("POST", "/agents/{org}/{unit}/{agent}/v1/message:stream"),
     ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks"),
     ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}"),
     ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:cancel"),
-    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe"),
-    ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe"),
-    ("POST", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs"),
-    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs"),
-    ("GET", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}"),
-    ("DELETE", "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}"),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe",
+    ),
+    (
+        "POST",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}:subscribe",
+    ),
+    (
+        "POST",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs",
+    ),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs",
+    ),
+    (
+        "GET",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}",
+    ),
+    (
+        "DELETE",
+        "/agents/{org}/{unit}/{agent}/v1/tasks/{id}/pushNotificationConfigs/{configId}",
+    ),
     ("GET", "/agents/{org}/{unit}/{agent}/v1/card"),
 ];
 
