@@ -66,6 +66,36 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Run one of the sample agents (echo, inspection) on a broker, as its own
+    /// process: for trying things out, benchmarks and fault tests.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway sample-agent echo acme/plant1/echo --broker mqtt://127.0.0.1:1883\n  \
+                            a2a-gateway sample-agent inspection acme/plant1/inspect --steps 10 --step-ms 3000"
+    )]
+    SampleAgent {
+        /// Which sample.
+        #[arg(value_enum)]
+        kind: SampleKind,
+        /// ORG/UNIT/AGENT
+        agent: String,
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        broker: String,
+        /// Inspection: number of stations.
+        #[arg(long, default_value_t = 10)]
+        steps: u32,
+        /// Inspection: milliseconds per station.
+        #[arg(long, default_value_t = 3000)]
+        step_ms: u64,
+        /// MQTT keep-alive in seconds (the broker declares the agent dead after 1.5x).
+        #[arg(long, default_value_t = 30)]
+        keep_alive: u64,
+        /// Tasks running at once before the agent answers "busy".
+        #[arg(long, default_value_t = 64)]
+        max_tasks: usize,
+        /// Open streams (and waiting blocking sends) before the agent answers "busy".
+        #[arg(long, default_value_t = 1024)]
+        max_streams: usize,
+    },
     /// Query and change the registry of a running gateway.
     Agents {
         #[command(subcommand)]
@@ -149,6 +179,22 @@ fn main() -> ExitCode {
                 ..Default::default()
             });
             run_async(demo::run(listen, shutdown_signal()))
+        }
+        Command::SampleAgent {
+            kind,
+            agent,
+            broker,
+            steps,
+            step_ms,
+            keep_alive,
+            max_tasks,
+            max_streams,
+        } => {
+            telemetry::init_logging(&a2a_mqtt_gateway::config::LogConfig::default());
+            let limits = (max_tasks, max_streams);
+            run_async(sample_agent(
+                kind, agent, broker, steps, step_ms, keep_alive, limits,
+            ))
         }
         Command::Agents { command, opts } => run_client(cli::agents(command, &opts)),
         Command::Send { args, opts } => run_client(cli::send(args, &opts)),
@@ -269,6 +315,57 @@ async fn serve(mut config: Config, embedded: Option<SocketAddr>) -> Result<(), S
         b.stop().await;
     }
     served.map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// The sample agents `sample-agent` runs.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SampleKind {
+    Echo,
+    Inspection,
+}
+
+async fn sample_agent(
+    kind: SampleKind,
+    agent: String,
+    broker: String,
+    steps: u32,
+    step_ms: u64,
+    keep_alive: u64,
+    (max_tasks, max_streams): (usize, usize),
+) -> Result<(), String> {
+    use a2a_mqtt_gateway::agent::{Agent, samples};
+    let addr =
+        a2a_mqtt_gateway::mqtt::AgentAddr::parse(&agent).map_err(|e| format!("{agent:?}: {e}"))?;
+    let builder = Agent::builder(addr.org(), addr.unit(), addr.agent())
+        .map_err(|e| e.to_string())?
+        .broker(&broker)
+        .map_err(|e| e.to_string())?
+        .keep_alive(std::time::Duration::from_secs(keep_alive))
+        .max_concurrent_tasks(max_tasks)
+        .max_open_streams(max_streams)
+        .task_capacity(max_tasks.max(10_000));
+    let running = match kind {
+        SampleKind::Echo => {
+            builder
+                .card_from(samples::echo_card())
+                .start(samples::echo)
+                .await
+        }
+        SampleKind::Inspection => {
+            let handler = samples::Inspection {
+                steps,
+                step_delay: std::time::Duration::from_millis(step_ms),
+            };
+            builder
+                .card_from(samples::inspection_card())
+                .start(handler)
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    shutdown_signal().await;
+    running.shutdown().await;
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

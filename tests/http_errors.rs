@@ -235,3 +235,42 @@ async fn streaming_to_a_non_streaming_agent_is_refused_by_its_card() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn malformed_paths_and_parts_get_the_gateway_error_format() {
+    let broker = Broker::start();
+    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(ECHO, "online").await;
+    // Invalid UTF-8 in a percent-encoded id.
+    let r = rpc(
+        &format!("{}/agents/%FF/plant1/echo", gw.base),
+        &request(json!(1), "GetTask", json!({"id": "t"})),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let r = http()
+        .get(format!("{}/agents/%FF/plant1/echo/tasks/t", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["details"][0]["reason"], "INVALID_PARAMS");
+    // Raw bytes that are not base64; data that is null.
+    let bad = json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"raw": "!!"}]}});
+    let r = rpc(&gw.agent_url(ECHO), &request(json!(2), "SendMessage", bad)).await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("base64"));
+    let null_data =
+        json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"data": null}]}});
+    let r = rpc(
+        &gw.agent_url(ECHO),
+        &request(json!(3), "SendMessage", null_data),
+    )
+    .await;
+    assert_eq!(
+        r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{r}"
+    );
+}

@@ -12,13 +12,12 @@
 
 mod common;
 
-use std::fs::OpenOptions;
-use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
+use common::python::{self, manifest_dir};
 use common::*;
 
 /// The pinned client under test.
@@ -31,128 +30,21 @@ const LONG_RUNNER: &str = "acme/plant1/inspect-long";
 
 /// How long the Python script may take before it counts as hung.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long a test waits for another test process to finish making the venv.
-const VENV_LOCK_WAIT: Duration = Duration::from_secs(600);
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `cmd`, failing the test with `what`, the command and its output unless
-/// it exits 0.
-fn run_or_fail(cmd: &mut Command, what: &str) -> Output {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: could not run {shown}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what}: {shown} exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    out
-}
-
-/// Removes the lock file when the venv builder is done (or panics).
-struct LockGuard(PathBuf);
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// The Python interpreter that has the pinned SDK, making the venv if needed.
-///
-/// Idempotent and safe across concurrent test processes: a marker file naming
-/// the installed requirement is written only after a successful install, and
-/// the install itself runs under an exclusive lock file (`create_new`); a lock
-/// older than [`VENV_LOCK_WAIT`] is taken to be left by a killed run.
+/// The Python interpreter that has the pinned SDK: `$A2A_INTEROP_PYTHON`, or
+/// the venv `target/interop-venv`, made on first use.
 fn interop_python() -> PathBuf {
     if let Some(python) = std::env::var_os("A2A_INTEROP_PYTHON") {
         return PathBuf::from(python);
     }
-    let target = manifest_dir().join("target");
-    let venv = target.join("interop-venv");
-    let python = venv.join("bin").join("python");
-    let marker = venv.join(".a2a-interop-installed");
-    let installed = || {
-        python.is_file()
-            && std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == SDK_REQUIREMENT)
-    };
-    if installed() {
-        return python;
-    }
-
-    std::fs::create_dir_all(&target).expect("create target/ for the interop venv");
-    let lock = target.join("interop-venv.lock");
-    let deadline = Instant::now() + VENV_LOCK_WAIT;
-    let _guard = loop {
-        match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(_) => break LockGuard(lock.clone()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                if installed() {
-                    return python;
-                }
-                let age = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok());
-                if age.is_some_and(|a| a > VENV_LOCK_WAIT) {
-                    let _ = std::fs::remove_file(&lock); // stale: its owner died
-                    continue;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "another test process has held {} for over {VENV_LOCK_WAIT:?}; \
-                     remove it if no test is running",
-                    lock.display()
-                );
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(e) => panic!("cannot create the venv lock {}: {e}", lock.display()),
-        }
-    };
-    if installed() {
-        return python; // made by the previous lock holder
-    }
-
-    let started = Instant::now();
-    eprintln!(
-        "interop: creating {} with {SDK_REQUIREMENT} (once)",
-        venv.display()
-    );
-    run_or_fail(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-        "python3 with the venv module is required for the Python interop test \
-         (Debian: apt-get install -y python3 python3-venv), or set A2A_INTEROP_PYTHON \
-         to an interpreter that has a2a-sdk==1.3.0",
-    );
     // The client needs only the base package (httpx, protobuf, json-rpc, ...):
     // the `http-server` extra adds starlette for servers, `grpc` the gRPC
     // transport; neither is used here.
-    run_or_fail(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                SDK_REQUIREMENT,
-            ])
-            .env("PIP_NO_INPUT", "1"),
-        "pip could not install the Python A2A SDK into the interop venv \
-         (is PyPI reachable?)",
-    );
-    std::fs::write(&marker, format!("{SDK_REQUIREMENT}\n")).expect("write the venv marker");
-    eprintln!("interop: venv ready in {:.1?}", started.elapsed());
-    python
+    python::venv(
+        "interop-venv",
+        &[SDK_REQUIREMENT],
+        "or set A2A_INTEROP_PYTHON to an interpreter that has a2a-sdk==1.3.0",
+    )
 }
 
 /// One way the official client talks to the gateway: `--mode` of the script.

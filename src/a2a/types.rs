@@ -160,11 +160,30 @@ struct RawPart {
     text: Option<String>,
     raw: Option<String>,
     url: Option<String>,
+    /// `Some(Null)` for an explicit `"data": null` (any JSON value is data).
+    #[serde(default, deserialize_with = "present")]
     data: Option<Value>,
     metadata: Option<Metadata>,
     filename: Option<String>,
     #[serde(alias = "media_type")]
     media_type: Option<String>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Whether `s` is base64 as ProtoJSON accepts it for `bytes`: the standard or
+/// URL-safe alphabet, with or without padding.
+pub fn is_base64(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    let padding = s.len() - body.len();
+    padding <= 2
+        && (padding == 0 || s.len() % 4 == 0)
+        && body.len() % 4 != 1
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
 }
 
 impl TryFrom<RawPart> for Part {
@@ -176,6 +195,11 @@ impl TryFrom<RawPart> for Part {
             contents.push(PartContent::Text(t));
         }
         if let Some(r) = raw.raw {
+            if !is_base64(&r) {
+                return Err(
+                    "a part's raw bytes must be base64 (standard or URL-safe alphabet)".into(),
+                );
+            }
             contents.push(PartContent::Raw(r));
         }
         if let Some(u) = raw.url {
@@ -491,6 +515,21 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("exactly one"));
         let two = serde_json::from_value::<Part>(json!({"text": "a", "url": "b"}));
         assert!(two.unwrap_err().to_string().contains("found 2"));
+    }
+
+    #[test]
+    fn raw_must_be_base64_and_null_data_is_data() {
+        assert!(serde_json::from_value::<Part>(json!({"raw": "aGVsbG8="})).is_ok());
+        assert!(serde_json::from_value::<Part>(json!({"raw": "aGVsbG8"})).is_ok());
+        assert!(serde_json::from_value::<Part>(json!({"raw": "a-_b"})).is_ok());
+        for bad in ["!!", "a", "ab=c", "abc==="] {
+            assert!(
+                serde_json::from_value::<Part>(json!({"raw": bad})).is_err(),
+                "{bad}"
+            );
+        }
+        let p: Part = serde_json::from_value(json!({"data": null})).unwrap();
+        assert_eq!(p.content, PartContent::Data(Value::Null));
     }
 
     #[test]

@@ -154,6 +154,12 @@ impl AgentBuilder {
         self
     }
 
+    /// Streams, subscriptions and blocking sends answered at once (default 1024).
+    pub fn max_open_streams(mut self, n: usize) -> Self {
+        self.limits.max_open_streams = n.max(1);
+        self
+    }
+
     /// Tasks kept in memory; finished ones are evicted first (default 10 000).
     pub fn task_capacity(mut self, n: usize) -> Self {
         self.task_capacity = n.max(1);

@@ -2,12 +2,13 @@
 
 use std::hash::{Hash, Hasher};
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::AppState;
 use super::error::{ErrorKind, GatewayError};
+use super::extract::AgentPath;
 use super::respond::{http_error, json_body};
 use super::version::{self, Version};
 use crate::a2a::card::{ServedInterface, served_card};
@@ -108,7 +109,7 @@ pub fn card_for(entry: &AgentEntry, base: &str) -> serde_json::Value {
 /// the official SDKs publish, which v0.3 and v1.0 clients both read.
 pub async fn agent_card(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    AgentPath(org, unit, agent): AgentPath,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
@@ -123,7 +124,7 @@ pub async fn agent_card(
 /// always the merged card.
 pub async fn legacy_agent_card(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    AgentPath(org, unit, agent): AgentPath,
     headers: HeaderMap,
 ) -> Response {
     card_response(&state, &org, &unit, &agent, &headers, true)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::response::sse::Event;
@@ -21,6 +21,7 @@ use super::AppState;
 use super::body::{json_with_keepalive, read_body, sse};
 use super::call::{Call, Outcome};
 use super::error::{ErrorKind, GatewayError};
+use super::extract::RpcAgentPath;
 use super::respond::json_body;
 use super::version::{self, Version};
 use crate::a2a::jsonrpc::{self, RequestId};
@@ -104,7 +105,7 @@ fn early_error(id: &RequestId, e: &GatewayError) -> Response {
 /// The handler.
 pub async fn handle(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    RpcAgentPath(path): RpcAgentPath,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -144,8 +145,10 @@ pub async fn handle(
             )
         }),
     };
-    let started = params
-        .and_then(|p| Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p)));
+    let started = params.and_then(|p| {
+        let (org, unit, agent) = path?;
+        Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p))
+    });
     let (call, params) = match started {
         Ok(cp) => cp,
         Err(e) => {

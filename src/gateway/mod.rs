@@ -14,6 +14,7 @@ pub mod call;
 pub mod cards;
 pub mod error;
 pub mod exchange;
+pub mod extract;
 pub mod health;
 pub mod inbound;
 pub mod jsonrpc;

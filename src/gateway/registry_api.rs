@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use super::AppState;
 use super::body::read_body;
 use super::cards::{agent_url, public_base};
 use super::error::{ErrorKind, GatewayError};
+use super::extract::AgentPath;
 use super::respond::{http_error, json_value};
 use crate::a2a::card;
 use crate::mqtt::confirm::ConfirmError;
@@ -186,7 +187,7 @@ pub async fn list(
 /// `GET /api/v1/agents/{org}/{unit}/{agent}`.
 pub async fn get(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    AgentPath(org, unit, agent): AgentPath,
     headers: HeaderMap,
 ) -> Response {
     let addr = match addr_of(&org, &unit, &agent) {
@@ -264,7 +265,7 @@ async fn wait_for_index(state: &AppState, done: impl Fn(&AppState) -> bool) -> b
 /// `PUT /api/v1/agents/{org}/{unit}/{agent}`: the body is the card.
 pub async fn put(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    AgentPath(org, unit, agent): AgentPath,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -319,7 +320,7 @@ pub async fn put(
 /// `DELETE /api/v1/agents/{org}/{unit}/{agent}`.
 pub async fn delete(
     State(state): State<AppState>,
-    Path((org, unit, agent)): Path<(String, String, String)>,
+    AgentPath(org, unit, agent): AgentPath,
 ) -> Response {
     let addr = match addr_of(&org, &unit, &agent) {
         Ok(a) => a,

@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
 use axum::response::Response;
 use axum::response::sse::Event;
@@ -29,6 +29,7 @@ use super::AppState;
 use super::body::{read_body, sse};
 use super::call::{Call, Outcome};
 use super::error::{ErrorKind, GatewayError};
+use super::extract::AgentRestPath;
 use super::respond::http_error_body;
 use super::version::{self, Version};
 use crate::a2a::types::TaskState;
@@ -313,7 +314,7 @@ impl Reply {
 /// The handler for every REST route of an agent.
 pub async fn handle(
     State(state): State<AppState>,
-    Path((org, unit, agent, rest)): Path<(String, String, String, String)>,
+    AgentRestPath(org, unit, agent, rest): AgentRestPath,
     verb: HttpMethod,
     RawQuery(query): RawQuery,
     headers: HeaderMap,

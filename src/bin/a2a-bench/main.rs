@@ -1,0 +1,831 @@
+//! `a2a-bench`: what the gateway adds to the MQTT hop, and how it scales.
+//!
+//! In one run, on one broker and one agent (each its own process): direct MQTT
+//! request/reply (the limit), SendMessage and SendStreamingMessage through the
+//! gateway at several concurrencies; then discovery at scale, many open SSE
+//! streams and idle memory. Prints tables with the ratios to the limit and the
+//! targets of docs/PERFORMANCE.md.
+//!
+//! ```sh
+//! cargo build --release --bins && target/release/a2a-bench          # full run
+//! target/release/a2a-bench --quick                                    # smoke run (CI)
+//! ```
+
+mod http;
+mod load;
+mod procs;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use a2a_mqtt_gateway::mqtt::{
+    Inbound, MqttSession, OutboundRequest, OutgoingMessage, Publish, PublishProperties, QoS,
+    ReplyRouter, Requester, RetryPolicy, SessionOptions,
+};
+use bytes::Bytes;
+use clap::Parser;
+use load::Stats;
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "a2a-bench",
+    about = "Benchmarks the gateway against direct MQTT request/reply"
+)]
+struct Args {
+    /// A short smoke run (tiny windows and sizes), for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Concurrencies of the latency/throughput runs.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// Seconds of warm-up before each window.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Seconds of each measurement window.
+    #[arg(long, default_value_t = 5.0)]
+    window: f64,
+    /// Retained cards for the discovery-at-scale runs.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    cards: Vec<usize>,
+    /// Concurrent SSE streams held open.
+    #[arg(long, default_value_t = 10_000)]
+    streams: usize,
+    /// Also run the latency runs on the embedded broker (in this process).
+    #[arg(long)]
+    embedded: bool,
+    /// Skip parts: any of `latency`, `discovery`, `streams`.
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+}
+
+const AGENT: &str = "bench/lab/echo";
+const LONG_AGENT: &str = "bench/lab/slow";
+
+fn main() {
+    let mut args = Args::parse();
+    if args.quick {
+        args.concurrency = vec![1, 4];
+        args.warmup = 0.2;
+        args.window = 0.5;
+        args.cards = vec![500];
+        args.streams = 50;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    a2a_mqtt_gateway::install_crypto_provider();
+    let dir = TempDir::new()?;
+    println!(
+        "a2a-bench: {} cores, warm-up {:.1} s, window {:.1} s per point\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        args.warmup,
+        args.window
+    );
+    let (mosquitto, port) = procs::mosquitto(dir.path())?;
+    let broker = format!("mqtt://127.0.0.1:{port}");
+    let mut report = Report::default();
+
+    if !args.skip.iter().any(|s| s == "latency") {
+        latency_suite(&args, "mosquitto", &broker, &mut report).await?;
+        if args.embedded {
+            let embedded = a2a_mqtt_gateway::embedded_broker::EmbeddedBroker::start(
+                ([127, 0, 0, 1], 0).into(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            latency_suite(&args, "embedded", &embedded.url(), &mut report).await?;
+            embedded.stop().await;
+        }
+    }
+    if !args.skip.iter().any(|s| s == "streams") {
+        streams_suite(&args, &broker, &mut report).await?;
+    }
+    drop(mosquitto);
+    if !args.skip.iter().any(|s| s == "discovery") {
+        for &n in &args.cards {
+            discovery_suite(dir.path(), n, &mut report).await?;
+        }
+    }
+    report.print_targets();
+    Ok(())
+}
+
+/// A scratch directory removed at the end.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, String> {
+        let p = std::env::temp_dir().join(format!("a2a-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        // Started as root, Mosquitto drops to its own user: let it write here.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777));
+        Ok(TempDir(p))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A plain MQTT 5 requester: the library's session, correlation router and
+/// requester, nothing else.
+struct DirectClient {
+    _session: MqttSession,
+    requester: Requester,
+}
+
+struct ToRouter(Arc<ReplyRouter>);
+
+impl Inbound for ToRouter {
+    fn on_publish(&self, publish: &Publish) {
+        self.0.route(publish);
+    }
+}
+
+impl DirectClient {
+    async fn connect(broker: &str, id: &str) -> Result<DirectClient, String> {
+        let router = ReplyRouter::new(64);
+        let reply = format!("$a2a/v1/reply/bench/direct/{id}");
+        let mut options = SessionOptions::for_profile_id(
+            "bench",
+            "direct",
+            id,
+            broker.parse().map_err(|e| format!("{e}"))?,
+        );
+        options.subscriptions = vec![(format!("{reply}/#"), QoS::AtLeastOnce)];
+        let session = MqttSession::start(options, Arc::new(ToRouter(router.clone())))
+            .map_err(|e| e.to_string())?;
+        if !session.handle().wait_up(Duration::from_secs(10)).await {
+            return Err("direct client could not connect".into());
+        }
+        let policy = RetryPolicy {
+            max_attempts: 1,
+            max_in_flight: 1_000_000,
+            ..RetryPolicy::default()
+        };
+        let requester = Requester::new(session.handle(), router, format!("{reply}/rpc"), policy);
+        Ok(DirectClient {
+            _session: session,
+            requester,
+        })
+    }
+}
+
+fn send_message_body(task_id: Option<String>) -> Value {
+    let mut message = json!({
+        "messageId": uuid::Uuid::new_v4().to_string(),
+        "role": "ROLE_USER",
+        "parts": [{"text": "ping"}],
+    });
+    if let Some(t) = task_id {
+        message["taskId"] = json!(t);
+        message["contextId"] = json!(uuid::Uuid::new_v4().to_string());
+    }
+    json!({"message": message})
+}
+
+fn rpc(method: &str, params: Value) -> Bytes {
+    Bytes::from(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+}
+
+struct DirectWorker {
+    requester: Requester,
+    topic: String,
+}
+
+fn direct_call(
+    w: &mut DirectWorker,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+    Box::pin(async move {
+        // Over MQTT the requester mints Task.id, as the gateway does.
+        let body = rpc(
+            "SendMessage",
+            send_message_body(Some(uuid::Uuid::new_v4().to_string())),
+        );
+        let request = OutboundRequest {
+            topic: w.topic.clone(),
+            payload: body,
+            user_properties: Vec::new(),
+        };
+        let mut exchange = w
+            .requester
+            .start(&request, &|_| false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let reply = exchange.next().await.map_err(|e| e.to_string())?;
+        check_completed(&reply.payload)
+    })
+}
+
+fn check_completed(payload: &[u8]) -> Result<(), String> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    match v
+        .pointer("/result/task/status/state")
+        .and_then(Value::as_str)
+    {
+        Some("TASK_STATE_COMPLETED") => Ok(()),
+        _ => Err(format!(
+            "unexpected reply: {}",
+            String::from_utf8_lossy(payload)
+        )),
+    }
+}
+
+struct HttpWorker {
+    conn: http::Conn,
+    path: String,
+}
+
+fn http_send(
+    w: &mut HttpWorker,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+    Box::pin(async move {
+        let (status, body) = w
+            .conn
+            .call("POST", &w.path, rpc("SendMessage", send_message_body(None)))
+            .await?;
+        if status != 200 {
+            return Err(format!("HTTP {status}"));
+        }
+        check_completed(&body)
+    })
+}
+
+struct StreamWorker {
+    conn: http::Conn,
+    path: String,
+    first_event_us: Vec<u32>,
+    events: usize,
+}
+
+fn http_stream(
+    w: &mut StreamWorker,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+    Box::pin(async move {
+        let (first, events) = w
+            .conn
+            .stream(
+                &w.path,
+                rpc("SendStreamingMessage", send_message_body(None)),
+            )
+            .await?;
+        w.first_event_us.push(first.as_micros() as u32);
+        w.events += events;
+        Ok(())
+    })
+}
+
+async fn latency_suite(
+    args: &Args,
+    broker_name: &str,
+    broker: &str,
+    report: &mut Report,
+) -> Result<(), String> {
+    let agent = procs::spawn_gateway_binary(
+        "agent",
+        &[
+            "sample-agent",
+            "echo",
+            AGENT,
+            "--broker",
+            broker,
+            "--max-tasks",
+            "100000",
+            "--max-streams",
+            "100000",
+        ],
+        &[],
+    )?;
+    let (gateway, base) = procs::gateway(broker, &[])?;
+    wait_ready(&base, 1).await?;
+    let idle = gateway.rss_kib();
+    if broker_name == "mosquitto" {
+        report.idle_rss_kib = idle;
+    }
+    let warmup = Duration::from_secs_f64(args.warmup);
+    let window = Duration::from_secs_f64(args.window);
+    let topic = format!("$a2a/v1/request/{AGENT}");
+    println!("== request/reply, broker: {broker_name} ==");
+    println!(
+        "{:>4} | {:>10} {:>8} {:>8} | {:>10} {:>8} {:>8} | {:>7} {:>9} | {:>10} {:>9} {:>9}",
+        "c",
+        "direct/s",
+        "p50 µs",
+        "p99 µs",
+        "send/s",
+        "p50 µs",
+        "p99 µs",
+        "ratio",
+        "Δp50 µs",
+        "stream/s",
+        "ttfe p50",
+        "events/s"
+    );
+    for &c in &args.concurrency {
+        let client = Arc::new(
+            DirectClient::connect(broker, &format!("d{}", uuid::Uuid::new_v4().simple())).await?,
+        );
+        let direct = load::run(
+            c,
+            warmup,
+            window,
+            |_| {
+                let requester = client.requester.clone();
+                let topic = topic.clone();
+                async move { Ok(DirectWorker { requester, topic }) }
+            },
+            direct_call,
+        )
+        .await?;
+        let path = format!("/agents/{AGENT}");
+        let send = load::run(
+            c,
+            warmup,
+            window,
+            |_| {
+                let base = base.clone();
+                let path = path.clone();
+                async move {
+                    Ok(HttpWorker {
+                        conn: http::Conn::open(&base).await?,
+                        path,
+                    })
+                }
+            },
+            http_send,
+        )
+        .await?;
+        let (stream, ttfe, events) = stream_run(c, &base, &path, warmup, window).await?;
+        let ratio = send.per_sec() / direct.per_sec();
+        let dp50 = send.quantile_us(0.5) - direct.quantile_us(0.5);
+        println!(
+            "{:>4} | {:>10.0} {:>8.0} {:>8.0} | {:>10.0} {:>8.0} {:>8.0} | {:>6.2}x {:>+9.0} | {:>10.0} {:>9.0} {:>9.0}",
+            c,
+            direct.per_sec(),
+            direct.quantile_us(0.5),
+            direct.quantile_us(0.99),
+            send.per_sec(),
+            send.quantile_us(0.5),
+            send.quantile_us(0.99),
+            ratio,
+            dp50,
+            stream.per_sec(),
+            ttfe,
+            events,
+        );
+        for (name, s) in [("direct", &direct), ("send", &send), ("stream", &stream)] {
+            if s.errors > 0 {
+                println!(
+                    "     {name}: {} errors, first: {}",
+                    s.errors,
+                    s.first_error.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        if broker_name == "mosquitto" {
+            report.points.push(Point { c, ratio, dp50 });
+        }
+    }
+    println!("gateway RSS idle: {} KiB\n", idle.unwrap_or(0));
+    gateway.stop(Duration::from_secs(5));
+    agent.stop(Duration::from_secs(5));
+    Ok(())
+}
+
+/// SendStreamingMessage closed loop: streams/s, time-to-first-event p50 (µs), events/s.
+async fn stream_run(
+    c: usize,
+    base: &str,
+    path: &str,
+    warmup: Duration,
+    window: Duration,
+) -> Result<(Stats, f64, f64), String> {
+    let started = Instant::now() + warmup;
+    let mut states = Vec::with_capacity(c);
+    for _ in 0..c {
+        states.push(StreamWorker {
+            conn: http::Conn::open(base).await?,
+            path: path.to_owned(),
+            first_event_us: Vec::new(),
+            events: 0,
+        });
+    }
+    let win = load::Window::after(warmup, window);
+    let handles: Vec<_> = states
+        .into_iter()
+        .map(|s| {
+            tokio::spawn(async move {
+                let mut s = s;
+                let mut stats = Stats::default();
+                loop {
+                    let t = Instant::now();
+                    if t >= win.record_until {
+                        break;
+                    }
+                    let before = s.events;
+                    match http_stream(&mut s).await {
+                        Ok(()) if t >= win.record_from && Instant::now() <= win.record_until => {
+                            stats.latencies_us.push(t.elapsed().as_micros() as u32);
+                        }
+                        Ok(()) => {
+                            s.first_event_us.pop();
+                            s.events = before;
+                        }
+                        Err(e) => {
+                            stats.errors += 1;
+                            stats.first_error.get_or_insert(e);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+                (stats, s.first_event_us, s.events)
+            })
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let mut ttfe = Vec::new();
+    let mut events = 0usize;
+    for h in handles {
+        let (stats, firsts, ev) = h.await.map_err(|e| e.to_string())?;
+        parts.push(stats);
+        ttfe.extend(firsts);
+        events += ev;
+    }
+    let _ = started;
+    ttfe.sort_unstable();
+    let p50 = ttfe
+        .get(ttfe.len() / 2)
+        .copied()
+        .map_or(f64::NAN, f64::from);
+    Ok((
+        Stats::merge(parts, window),
+        p50,
+        events as f64 / window.as_secs_f64(),
+    ))
+}
+
+/// Waits until /readyz says ready with at least `agents` agents; returns how long.
+async fn wait_ready(base: &str, agents: usize) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+            && let Ok(v) = r.json::<Value>().await
+            && v["agents"].as_u64().unwrap_or(0) as usize >= agents
+        {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(format!(
+                "gateway not ready with {agents} agents after 300 s"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn card(i: usize) -> Value {
+    const WORDS: [&str; 8] = [
+        "paint", "weld", "inspect", "press", "sort", "pack", "test", "move",
+    ];
+    let w = WORDS[i % WORDS.len()];
+    json!({
+        "name": format!("Robot {i}"),
+        "description": format!("Station {i} on line {}: {w} parts", i % 97),
+        "version": "1.0.0",
+        "supportedInterfaces": [{"url": "mqtt://broker:1883", "protocolBinding": "MQTTv5+JSONRPCv2", "protocolVersion": "1.0"}],
+        "capabilities": {"streaming": true},
+        "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [{"id": format!("{w}-{}", i % 50), "name": format!("{w} skill"), "description": "d", "tags": [w, format!("line{}", i % 97)]}]
+    })
+}
+
+async fn discovery_suite(
+    dir: &std::path::Path,
+    n: usize,
+    report: &mut Report,
+) -> Result<(), String> {
+    let sub = dir.join(format!("disc-{n}"));
+    std::fs::create_dir_all(&sub).map_err(|e| e.to_string())?;
+    let (mosquitto, port) = procs::mosquitto(&sub)?;
+    let broker = format!("mqtt://127.0.0.1:{port}");
+    // Baseline: a gateway with no cards.
+    let (empty, empty_base) = procs::gateway(&broker, &[])?;
+    wait_ready(&empty_base, 0).await?;
+    let base_rss = empty.rss_kib().unwrap_or(0);
+    empty.stop(Duration::from_secs(5));
+
+    // Publish the cards retained, then a confirmed publish as a barrier: the
+    // broker handles one connection's packets in order.
+    let started = Instant::now();
+    let mut options = SessionOptions::for_profile_id(
+        "bench",
+        "pub",
+        &uuid::Uuid::new_v4().simple().to_string()[..12],
+        broker.parse().map_err(|e| format!("{e}"))?,
+    );
+    options.request_queue = 65_536;
+    let mut barrier_options = options.clone();
+    barrier_options.client_id.push_str("-barrier");
+    barrier_options.fallback_client_id = None;
+    let publisher = a2a_mqtt_gateway::mqtt::confirm::ConfirmedPublisher::start(
+        barrier_options,
+        Duration::from_secs(120),
+    )
+    .map_err(|e| e.to_string())?;
+    let bulk = MqttSession::start(options, Arc::new(ToRouter(ReplyRouter::new(1))))
+        .map_err(|e| e.to_string())?;
+    if !bulk.handle().wait_up(Duration::from_secs(10)).await {
+        return Err("publisher could not connect".into());
+    }
+    for i in 0..n {
+        let msg = OutgoingMessage {
+            retain: true,
+            properties: PublishProperties {
+                user_properties: vec![
+                    ("a2a-status".into(), "online".into()),
+                    ("a2a-status-source".into(), "agent".into()),
+                ],
+                ..PublishProperties::default()
+            },
+            ..OutgoingMessage::new(
+                format!("$a2a/v1/discovery/fleet/u{}/a{i}", i % 100),
+                card(i).to_string(),
+            )
+        };
+        bulk.handle()
+            .publish(msg, Duration::from_secs(60))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    bulk.shutdown(Duration::from_secs(60)).await;
+    let barrier = OutgoingMessage {
+        retain: true,
+        ..OutgoingMessage::new("$a2a/v1/discovery/fleet/zz/barrier", card(n).to_string())
+    };
+    publisher
+        .publish(barrier)
+        .await
+        .map_err(|e| e.to_string())?;
+    publisher.shutdown().await;
+    let published = started.elapsed();
+
+    eprintln!("published {n} cards in {:.1} s", published.as_secs_f64());
+    let spawn = Instant::now();
+    let (gateway, base) = procs::gateway(&broker, &[])?;
+    wait_ready(&base, n + 1).await?;
+    let indexed = spawn.elapsed();
+    let rss = gateway.rss_kib().unwrap_or(0);
+    let per_card = (rss.saturating_sub(base_rss)) as f64 * 1024.0 / n as f64;
+
+    // Registry search at that size.
+    let queries = [
+        "q=weld",
+        "q=robot%2012",
+        "skill=paint",
+        "skill=line5&status=online",
+        "org=fleet&unit=u7",
+        "q=station%20line&limit=20",
+        "status=online&limit=100",
+    ];
+    let mut conn = http::Conn::open(&base).await?;
+    let mut lat = Vec::new();
+    for i in 0..2000 {
+        let q = queries[i % queries.len()];
+        let t = Instant::now();
+        let (status, _) = conn
+            .call("GET", &format!("/api/v1/agents?{q}"), Bytes::new())
+            .await?;
+        if status != 200 {
+            return Err(format!("search {q}: HTTP {status}"));
+        }
+        lat.push(t.elapsed().as_micros() as u32);
+    }
+    lat.sort_unstable();
+    let p50 = lat[lat.len() / 2];
+    let p99 = lat[lat.len() * 99 / 100];
+    println!("== discovery at scale: {n} cards ==");
+    println!(
+        "published in {:.1} s; gateway ready (all indexed, /readyz 200) {:.2} s after start; search p50 {} µs, p99 {} µs; RSS {} KiB (+{:.0} B per card)\n",
+        published.as_secs_f64(),
+        indexed.as_secs_f64(),
+        p50,
+        p99,
+        rss,
+        per_card
+    );
+    report.discovery.push(Discovery {
+        n,
+        indexed,
+        p99_us: p99,
+        per_card_bytes: per_card,
+    });
+    gateway.stop(Duration::from_secs(5));
+    drop(mosquitto);
+    Ok(())
+}
+
+async fn streams_suite(args: &Args, broker: &str, report: &mut Report) -> Result<(), String> {
+    let n = args.streams;
+    let agent = procs::spawn_gateway_binary(
+        "slow-agent",
+        &[
+            "sample-agent",
+            "inspection",
+            LONG_AGENT,
+            "--broker",
+            broker,
+            "--steps",
+            "1",
+            "--step-ms",
+            "600000",
+            "--max-tasks",
+            &(n * 2).to_string(),
+            "--max-streams",
+            &(n * 2).to_string(),
+        ],
+        &[],
+    )?;
+    let (gateway, base) = procs::gateway(broker, &[])?;
+    wait_ready(&base, 1).await?;
+    let before = gateway.rss_kib().unwrap_or(0);
+    let started = Instant::now();
+    let path = format!("/agents/{LONG_AGENT}");
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(), String>>(n);
+    let sem = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut holders = Vec::with_capacity(n);
+    for _ in 0..n {
+        let permit = sem
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let base = base.clone();
+        let path = path.clone();
+        let tx = tx.clone();
+        holders.push(tokio::spawn(async move {
+            let opened = async {
+                let mut conn = http::Conn::open(&base).await?;
+                let body = rpc("SendStreamingMessage", send_message_body(None));
+                conn.open_stream(&path, body).await.map(|s| (conn, s))
+            }
+            .await;
+            drop(permit);
+            match opened {
+                Ok(held) => {
+                    let _ = tx.send(Ok(())).await;
+                    // Keep the stream open until the benchmark ends.
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    drop(held);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                }
+            }
+        }));
+    }
+    let mut ok = 0usize;
+    let mut first_error = None;
+    for _ in 0..n {
+        match rx.recv().await {
+            Some(Ok(())) => ok += 1,
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => break,
+        }
+    }
+    let opened = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = gateway.rss_kib().unwrap_or(0);
+    let per_stream = after.saturating_sub(before) as f64 * 1024.0 / ok.max(1) as f64;
+    println!("== {n} concurrent SSE streams ==");
+    println!(
+        "{ok} open in {:.1} s; gateway RSS {before} -> {after} KiB ({per_stream:.0} B per stream){}\n",
+        opened.as_secs_f64(),
+        first_error
+            .map(|e| format!("; first error: {e}"))
+            .unwrap_or_default()
+    );
+    report.streams = Some((ok, per_stream));
+    for h in holders {
+        h.abort();
+    }
+    gateway.stop(Duration::from_secs(5));
+    agent.stop(Duration::from_secs(5));
+    Ok(())
+}
+
+#[derive(Default)]
+struct Report {
+    points: Vec<Point>,
+    discovery: Vec<Discovery>,
+    streams: Option<(usize, f64)>,
+    idle_rss_kib: Option<u64>,
+}
+
+struct Point {
+    c: usize,
+    ratio: f64,
+    dp50: f64,
+}
+
+struct Discovery {
+    n: usize,
+    indexed: Duration,
+    p99_us: u32,
+    per_card_bytes: f64,
+}
+
+impl Report {
+    fn print_targets(&self) {
+        println!("== targets ==");
+        let line = |name: &str, got: String, target: &str, met: bool| {
+            println!(
+                "{:<44} {:>14}   target {:<12} {}",
+                name,
+                got,
+                target,
+                if met { "met" } else { "MISSED" }
+            );
+        };
+        if let Some(p) = self.points.iter().find(|p| p.c == 64) {
+            line(
+                "SendMessage c=64 throughput / direct",
+                format!("{:.2}x", p.ratio),
+                ">= 0.90x",
+                p.ratio >= 0.90,
+            );
+        }
+        if let Some(p) = self.points.iter().find(|p| p.c == 1) {
+            line(
+                "SendMessage c=1 p50 - direct p50",
+                format!("{:+.0} µs", p.dp50),
+                "<= +40 µs",
+                p.dp50 <= 40.0,
+            );
+        }
+        for d in &self.discovery {
+            line(
+                &format!("{} cards indexed, /readyz 200", d.n),
+                format!("{:.2} s", d.indexed.as_secs_f64()),
+                "<= 10 s",
+                d.indexed <= Duration::from_secs(10),
+            );
+            line(
+                &format!("registry search p99 at {} cards", d.n),
+                format!("{:.2} ms", f64::from(d.p99_us) / 1000.0),
+                "<= 2 ms",
+                d.p99_us <= 2000,
+            );
+            line(
+                &format!("RSS per card at {} cards", d.n),
+                format!("{:.0} B", d.per_card_bytes),
+                "(reported)",
+                true,
+            );
+        }
+        if let Some((n, per)) = self.streams {
+            line(
+                &format!("RSS per SSE stream ({n} open)"),
+                format!("{:.1} KiB", per / 1024.0),
+                "<= 16 KiB",
+                per <= 16.0 * 1024.0,
+            );
+        }
+        if let Some(kib) = self.idle_rss_kib {
+            line(
+                "idle RSS",
+                format!("{:.1} MiB", kib as f64 / 1024.0),
+                "<= 25 MiB",
+                kib <= 25 * 1024,
+            );
+        }
+    }
+}

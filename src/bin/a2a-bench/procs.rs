@@ -1,0 +1,167 @@
+//! The processes a benchmark runs against: Mosquitto, the gateway, an agent.
+//! Each is a real process, so its CPU and memory are its own.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed on drop.
+pub struct Proc {
+    child: Child,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident set size in KiB, from /proc.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_kib(self.pid())
+    }
+
+    /// SIGTERM, then wait up to `timeout` (SIGKILL after).
+    pub fn stop(mut self, timeout: Duration) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// VmRSS of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub fn wait_port(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn find_mosquitto() -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/usr/local/sbin"])
+        .map(|d| Path::new(d).join("mosquitto"))
+        .find(|p| p.is_file())
+}
+
+/// Mosquitto with `set_tcp_nodelay true` on a free loopback port, sized for
+/// large retained bursts.
+pub fn mosquitto(dir: &Path) -> Result<(Proc, u16), String> {
+    let bin = find_mosquitto().ok_or("mosquitto not found (apt-get install -y mosquitto)")?;
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n\
+             max_queued_messages 1000000\nlog_type error\n"
+        ),
+    )
+    .map_err(|e| format!("writing {}: {e}", conf.display()))?;
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting mosquitto: {e}"))?;
+    let proc = Proc { child };
+    if !wait_port(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(5),
+    ) {
+        return Err("mosquitto did not start".into());
+    }
+    Ok((proc, port))
+}
+
+/// The `a2a-gateway` binary next to this one.
+pub fn gateway_binary() -> Result<PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin = me.with_file_name("a2a-gateway");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} not found: build it first (cargo build --release --bins)",
+            bin.display()
+        ))
+    }
+}
+
+/// `a2a-gateway <args>` with `env`, output discarded.
+pub fn spawn_gateway_binary(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<Proc, String> {
+    let mut cmd = Command::new(gateway_binary()?);
+    cmd.args(args)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().map_err(|e| format!("starting {name}: {e}"))?;
+    Ok(Proc { child })
+}
+
+/// A gateway serving on a free port; returns it and its base URL once ready.
+pub fn gateway(broker_url: &str, extra_env: &[(&str, String)]) -> Result<(Proc, String), String> {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut env = vec![
+        ("A2A_GATEWAY__DISCOVERY__SYNC_QUIET_MS", "50".to_owned()),
+        ("A2A_GATEWAY__REQUESTS__MAX_IN_FLIGHT", "100000".to_owned()),
+    ];
+    env.extend(extra_env.iter().cloned());
+    let proc = spawn_gateway_binary(
+        "gateway",
+        &["serve", "--listen", &listen, "--broker", broker_url],
+        &env,
+    )?;
+    if !wait_port(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(10),
+    ) {
+        return Err("the gateway did not start listening".into());
+    }
+    Ok((proc, format!("http://{listen}")))
+}

@@ -1,0 +1,517 @@
+//! The OpenAPI document (`openapi/openapi.json`, served at `/openapi.json`):
+//! it lists exactly the routes of [`gateway::ROUTES`] and is valid OpenAPI 3.1
+//! (the official 3.1 schema, through `openapi-spec-validator`); each route is
+//! served; and schemathesis, driven by the document against a live gateway
+//! with SDK agents, finds no server error and no response that departs from
+//! the document (status codes, content types, bodies and SSE events).
+//!
+//! The Python tools live in a venv made once under `target/openapi-venv` (see
+//! `common/python.rs`); `$A2A_OPENAPI_PYTHON` names an interpreter that
+//! already has them instead.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
+use a2a_mqtt_gateway::gateway::{self, ErrorKind};
+use common::python::{self, manifest_dir, run_or_fail};
+use common::*;
+use serde_json::{Value, json};
+
+/// The pinned tools (both support Python 3.11).
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+/// The sample agents the document's examples point at.
+const ECHO: &str = "demo/factory/echo";
+const INSPECT: &str = "demo/factory/inspect";
+
+/// The seed of the schemathesis run, so a failure can be reproduced.
+const SEED: &str = "20261125";
+/// Generated test cases per operation and phase.
+const MAX_EXAMPLES: &str = "12";
+/// How long schemathesis may take before the test counts it as hung.
+const SCHEMATHESIS_TIMEOUT: Duration = Duration::from_secs(600);
+
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The interpreter with schemathesis and openapi-spec-validator.
+fn openapi_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("A2A_OPENAPI_PYTHON") {
+        return PathBuf::from(python);
+    }
+    python::venv(
+        "openapi-venv",
+        &[SCHEMATHESIS, SPEC_VALIDATOR],
+        &format!(
+            "or set A2A_OPENAPI_PYTHON to an interpreter that has {SCHEMATHESIS} and {SPEC_VALIDATOR}"
+        ),
+    )
+}
+
+async fn openapi_python_async() -> PathBuf {
+    tokio::task::spawn_blocking(openapi_python)
+        .await
+        .expect("venv setup panicked")
+}
+
+fn document_path() -> PathBuf {
+    manifest_dir().join("openapi/openapi.json")
+}
+
+fn document() -> Value {
+    serde_json::from_str(gateway::OPENAPI).expect("openapi/openapi.json is JSON")
+}
+
+/// `(METHOD, path)` of every operation in the document.
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("`paths` is an object");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let item = item.as_object().expect("a path item is an object");
+            item.keys()
+                .filter(|k| HTTP_METHODS.contains(&k.as_str()))
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+fn listed(routes: &BTreeSet<(String, String)>) -> String {
+    routes.iter().map(|(m, p)| format!("  {m} {p}\n")).collect()
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes() {
+    let doc = document();
+    let documented = documented_routes(&doc);
+    let routed: BTreeSet<(String, String)> = gateway::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(
+        routed.len(),
+        gateway::ROUTES.len(),
+        "gateway::ROUTES has duplicates"
+    );
+    let undocumented: BTreeSet<_> = routed.difference(&documented).cloned().collect();
+    let unrouted: BTreeSet<_> = documented.difference(&routed).cloned().collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "openapi/openapi.json and gateway::ROUTES differ\n\
+         in ROUTES but not in the document:\n{}\
+         in the document but not in ROUTES:\n{}",
+        listed(&undocumented),
+        listed(&unrouted),
+    );
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1.")),
+        "the document must be OpenAPI 3.1, not {}",
+        doc["openapi"]
+    );
+
+    // Valid against the official OpenAPI 3.1 schema (and the checks
+    // openapi-spec-validator adds: $refs resolve, path parameters are
+    // declared, operation ids are unique, schemas are valid JSON Schema).
+    let python = openapi_python();
+    let out = run_or_fail(
+        Command::new(&python)
+            .arg("-c")
+            .arg(
+                "import json, sys\n\
+                 from openapi_spec_validator import OpenAPIV31SpecValidator, validate\n\
+                 validate(json.load(open(sys.argv[1])), cls=OpenAPIV31SpecValidator)\n\
+                 print('valid OpenAPI 3.1')\n",
+            )
+            .arg(document_path())
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        "openapi/openapi.json is not a valid OpenAPI 3.1 document",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid OpenAPI 3.1"));
+}
+
+#[test]
+fn the_document_lists_the_error_table() {
+    let doc = document();
+    let documented = doc["x-a2a-error-codes"]
+        .as_array()
+        .expect("`x-a2a-error-codes` is an array");
+    let table: Vec<Value> = ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            let s = k.spec();
+            json!({
+                "reason": s.reason,
+                "code": s.code,
+                "httpStatus": s.status.as_u16(),
+                "grpcStatus": s.grpc,
+                "definedBy": if s.a2a { "A2A" } else { "gateway" },
+                "meaning": s.meaning,
+            })
+        })
+        .collect();
+    assert_eq!(
+        documented,
+        &table,
+        "`x-a2a-error-codes` must equal the table of src/gateway/error.rs:\n{}",
+        serde_json::to_string_pretty(&table).unwrap()
+    );
+    let description = doc["info"]["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(&gateway::error::markdown_table()),
+        "info.description must contain the error table as generated by markdown_table():\n{}",
+        gateway::error::markdown_table()
+    );
+}
+
+/// True for the gateway's fallback answer to a path it does not route.
+fn is_no_route(status: u16, body: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    status == 404
+        && v["error"]["details"][0]["reason"] == "METHOD_NOT_FOUND"
+        && v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no route for "))
+}
+
+/// The request that probes one route: its concrete path and body.
+fn probe(method: &str, template: &str) -> (String, Option<Value>) {
+    let registry_write = template.starts_with("/api/") && matches!(method, "PUT" | "DELETE");
+    let path = template
+        .replace("{org}", "demo")
+        .replace("{unit}", "factory")
+        .replace("{agent}", if registry_write { "scratch" } else { "echo" })
+        .replace("{id}", "3f1c2a9e-5b7d-4e2f-9a61-0c8d4b2e7f10")
+        .replace("{configId}", "cfg-1");
+    let message = json!({"messageId": "probe", "role": "ROLE_USER", "parts": [{"text": "probe"}]});
+    let body = match (method, template) {
+        ("PUT", _) => Some(card_json("Scratch", false)),
+        ("POST", t) if t.ends_with("/{agent}") || t.ends_with("/{agent}/") => Some(request(
+            json!(1),
+            "GetTask",
+            json!({"id": "3f1c2a9e-5b7d-4e2f-9a61-0c8d4b2e7f10"}),
+        )),
+        ("POST", t) if t.ends_with("/v1/message:send") || t.ends_with("/v1/message:stream") => {
+            Some(
+                json!({"request": {"messageId": "probe", "role": "ROLE_USER", "content": [{"text": "probe"}]}}),
+            )
+        }
+        ("POST", t) if t.ends_with("message:send") || t.ends_with("message:stream") => {
+            Some(json!({ "message": message }))
+        }
+        ("POST", _) => Some(json!({})),
+        _ => None,
+    };
+    (path, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_served() {
+    let broker = Broker::start();
+    let _echo = start_agent(&broker, ECHO, echo_card(), echo).await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(ECHO, "online").await;
+    let client = http();
+
+    // The detector itself: an unrouted path is recognised as such.
+    let r = client
+        .get(format!("{}/agents/demo/factory/echo/nowhere", gw.base))
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    assert!(
+        is_no_route(status, &text),
+        "the fallback answer changed: {status} {text}"
+    );
+
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    for (method, template) in gateway::ROUTES {
+        let (path, body) = probe(method, template);
+        let url = format!("{}{path}", gw.base);
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+        let version = if template.contains("{agent}/v1/") {
+            "0.3"
+        } else {
+            "1.0"
+        };
+        let mut req = client.request(verb, &url).header("A2A-Version", version);
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        let text = r.text().await.expect("body");
+        report.push_str(&format!("{status} {content_type:<40} {method} {path}\n"));
+        if status == 405 || is_no_route(status, &text) {
+            failures.push(format!("{method} {template}: {status} {text}"));
+        }
+    }
+    println!("{report}");
+    assert!(
+        failures.is_empty(),
+        "routes in gateway::ROUTES that the gateway does not serve:\n{}\n\nall probes:\n{report}",
+        failures.join("\n")
+    );
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_json_is_served() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    let r = http()
+        .get(format!("{}/openapi.json", gw.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let served = r.bytes().await.expect("body");
+    let file = std::fs::read(document_path()).expect("read openapi/openapi.json");
+    assert!(
+        served.as_ref() == file.as_slice(),
+        "GET /openapi.json ({} bytes) differs from openapi/openapi.json ({} bytes): rebuild",
+        served.len(),
+        file.len()
+    );
+    gw.shutdown().await;
+}
+
+/// Tasks made before the run, so that generated requests also reach tasks the
+/// agents know: their ids and context ids.
+struct SeededTasks {
+    ids: Vec<String>,
+    contexts: Vec<String>,
+}
+
+/// Starts tasks on the sample agents: echo tasks waiting for input ("/ask":
+/// gettable, cancelable, subscribable), a completed echo task, and an
+/// inspection (completed soon after).
+async fn seed_tasks(gw: &TestGateway) -> SeededTasks {
+    let mut seeded = SeededTasks {
+        ids: Vec::new(),
+        contexts: Vec::new(),
+    };
+    let sends = [
+        (ECHO, "/ask", false),
+        (ECHO, "/ask", false),
+        (ECHO, "/ask", false),
+        (ECHO, "/ask", false),
+        (ECHO, "hello", false),
+        (INSPECT, "line 1", true),
+    ];
+    for (agent, text, immediately) in sends {
+        let body = json!({
+            "message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER", "parts": [{"text": text}]},
+            "configuration": {"returnImmediately": immediately},
+        });
+        let r: Value = http()
+            .post(format!("{}/message:send", gw.agent_url(agent)))
+            .json(&body)
+            .send()
+            .await
+            .expect("seed request")
+            .json()
+            .await
+            .expect("seed response");
+        let task = &r["task"];
+        let (Some(id), Some(context)) = (task["id"].as_str(), task["contextId"].as_str()) else {
+            panic!("seeding {agent} with {text:?} gave no task: {r}");
+        };
+        seeded.ids.push(id.to_owned());
+        seeded.contexts.push(context.to_owned());
+    }
+    seeded
+}
+
+/// The schemathesis configuration of the main run: path parameters, task ids
+/// and context ids are mostly drawn from the sample agents and the seeded
+/// tasks (so requests get past "not found"), and otherwise generated.
+fn schemathesis_config(seeded: &SeededTasks) -> String {
+    let list = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        r#"[dictionaries.orgs]
+values = ["demo"]
+[dictionaries.units]
+values = ["factory"]
+[dictionaries.agents]
+values = ["echo", "inspect"]
+[dictionaries.tasks]
+values = [{tasks}]
+[dictionaries.contexts]
+values = [{contexts}]
+
+[parameters]
+"path.org" = {{ dictionary = "orgs", probability = 0.85 }}
+"path.unit" = {{ dictionary = "units", probability = 0.85 }}
+"path.agent" = {{ dictionary = "agents", probability = 0.85 }}
+"path.id" = {{ dictionary = "tasks", probability = 0.7 }}
+"query.contextId" = {{ dictionary = "contexts", probability = 0.5 }}
+"body.params.id" = {{ dictionary = "tasks", probability = 0.7 }}
+"#,
+        tasks = list(&seeded.ids),
+        contexts = list(&seeded.contexts),
+    )
+}
+
+/// Runs schemathesis (`st`) with `args` in `dir`; returns whether it passed,
+/// and its report.
+async fn run_schemathesis(
+    python: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[String],
+) -> (bool, String) {
+    let started = Instant::now();
+    let run = tokio::process::Command::new(python)
+        .args(["-m", "schemathesis.cli"])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("SCHEMATHESIS_HOOKS")
+        .env("COLUMNS", "160")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCHEMATHESIS_TIMEOUT, run)
+        .await
+        .unwrap_or_else(|_| panic!("schemathesis hung for {SCHEMATHESIS_TIMEOUT:?}"))
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", python.display()));
+    let report = format!(
+        "$ {} -m schemathesis.cli {}\nexited with {} after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        python.display(),
+        args.join(" "),
+        out.status,
+        started.elapsed(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    (out.status.success(), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_errors_or_violations() {
+    let python = openapi_python_async().await;
+
+    let broker = Broker::start();
+    let _echo = start_agent(&broker, ECHO, echo_card(), echo).await;
+    let _inspect = start_agent(
+        &broker,
+        INSPECT,
+        inspection_card(),
+        Inspection {
+            steps: 3,
+            step_delay: Duration::from_millis(50),
+        },
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    for agent in [ECHO, INSPECT] {
+        gw.wait_agent(agent, "online").await;
+    }
+    let seeded = seed_tasks(&gw).await;
+
+    // Everything schemathesis writes stays in a scratch directory.
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let config = scratch.path().join("main.toml");
+    std::fs::write(&config, schemathesis_config(&seeded)).expect("write the config");
+    let schema_url = format!("{}/openapi.json", gw.base);
+    let common: Vec<String> = [
+        "--url",
+        gw.base.as_str(),
+        "--checks",
+        "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        SEED,
+        "--generation-database",
+        "none",
+        "--workers",
+        "1",
+        // Streams end on their own; this only bounds one that would not.
+        "--request-timeout",
+        "20",
+        "--no-color",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let extra: Vec<String> = std::env::var("A2A_OPENAPI_SCHEMATHESIS_ARGS")
+        .map(|e| e.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+
+    // 1. Every operation but the registry's writes, against the sample agents.
+    let mut main_run: Vec<String> = vec![
+        "--config-file".into(),
+        config.display().to_string(),
+        "run".into(),
+        schema_url.clone(),
+    ];
+    main_run.extend(common.iter().cloned());
+    main_run.extend(
+        [
+            "--exclude-operation-id",
+            "registerAgent",
+            "--exclude-operation-id",
+            "unregisterAgent",
+        ]
+        .map(String::from),
+    );
+    main_run.extend(extra.iter().cloned());
+    let (main_ok, main_report) = run_schemathesis(&python, scratch.path(), &main_run).await;
+    println!("{main_report}");
+
+    // 2. The registry, with its writes, last: the cards they register have no
+    // agent behind them, so A2A calls to those addresses would (rightly) time
+    // out; and the reads then also see the generated cards.
+    let mut registry_run: Vec<String> = vec!["run".into(), schema_url.clone()];
+    registry_run.extend(common.iter().cloned());
+    for id in ["registerAgent", "unregisterAgent", "listAgents", "getAgent"] {
+        registry_run.extend(["--include-operation-id".to_owned(), id.to_owned()]);
+    }
+    registry_run.extend(extra.iter().cloned());
+    let (registry_ok, registry_report) =
+        run_schemathesis(&python, scratch.path(), &registry_run).await;
+    println!("{registry_report}");
+
+    assert!(
+        main_ok && registry_ok,
+        "schemathesis found server errors or departures from openapi/openapi.json \
+         (its reports are printed above; `st replay` needs the same gateway, so use the curl lines)"
+    );
+    gw.shutdown().await;
+}
