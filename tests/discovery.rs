@@ -38,7 +38,11 @@ async fn registered_agents_are_served_with_urls_rewritten_to_the_gateway() {
     assert_eq!(status, 200);
     assert_eq!(card["name"], "Echo");
     let ifaces = card["supportedInterfaces"].as_array().unwrap();
-    assert_eq!(ifaces.len(), 1);
+    assert_eq!(
+        ifaces.len(),
+        4,
+        "JSON-RPC and HTTP+JSON, each in 1.0 and 0.3"
+    );
     assert_eq!(
         ifaces[0]["url"],
         format!("{}/agents/acme/plant1/echo", gw.base)
