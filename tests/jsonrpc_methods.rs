@@ -44,6 +44,60 @@ async fn send_message_blocks_until_the_task_completes() {
     assert!(!task["contextId"].as_str().unwrap().is_empty());
 }
 
+/// A blocking SendMessage goes out as SendMessage; when the task outlasts the
+/// first-reply timeout, the retry (same Task.id) asks for a stream, so the call
+/// ends with the completed task instead of timing out or duplicating work.
+#[tokio::test]
+async fn a_blocking_send_outlasting_the_first_reply_timeout_completes() {
+    let broker = Broker::start();
+    let inspection = Inspection {
+        steps: 6,
+        step_delay: Duration::from_millis(250),
+    };
+    let _agent = start_agent(&broker, INSPECT, samples::inspection_card(), inspection).await;
+    let mut config = test_config(&broker);
+    config.requests.reply_first_timeout_ms = 400;
+    config.requests.stream_idle_timeout_ms = 2000;
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(INSPECT, "online").await;
+    let mut watcher = RawClient::connect(&broker, "test/watch/w1", &["$a2a/v1/request/#"]).await;
+
+    let started = std::time::Instant::now();
+    let r = rpc(
+        &gw.agent_url(INSPECT),
+        &request(json!(9), "SendMessage", send_params("line 9")),
+    )
+    .await;
+    let task = &r["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "the whole task ran"
+    );
+    let mut methods = Vec::new();
+    while let Some(p) = watcher.next(Duration::from_millis(200)).await {
+        let body = payload_json(&p);
+        assert_eq!(
+            body["params"]["message"]["taskId"], task["id"],
+            "one Task.id"
+        );
+        methods.push(body["method"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(methods[0], "SendMessage", "{methods:?}");
+    assert_eq!(methods[1], "SendStreamingMessage", "{methods:?}");
+    assert_eq!(methods.len(), 2, "one retry was enough: {methods:?}");
+    let tasks = rpc(
+        &gw.agent_url(INSPECT),
+        &request(json!(10), "ListTasks", json!({})),
+    )
+    .await;
+    assert_eq!(
+        tasks["result"]["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "the retry did not start a second task: {tasks}"
+    );
+}
+
 #[tokio::test]
 async fn return_immediately_answers_before_the_work_is_done() {
     let broker = Broker::start();

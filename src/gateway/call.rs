@@ -293,20 +293,14 @@ impl Call {
 
     /// Publishes `method(params)` to the agent and waits for its first reply.
     async fn start(&self, method: Method, params: &Value) -> Result<Exchange, GatewayError> {
-        let payload = format!(
-            "{{\"jsonrpc\":\"2.0\",\"id\":\"{}\",\"method\":\"{}\",\"params\":{}}}",
-            uuid::Uuid::new_v4().simple(),
-            method.name(),
-            params
-        );
-        let request = OutboundRequest {
-            topic: self.addr.request_topic(),
-            payload: Bytes::from(payload),
-            user_properties: Vec::new(),
-        };
+        let request = OutboundRequest::new(self.addr.request_topic(), rpc_payload(method, params));
+        self.publish(&request).await
+    }
+
+    async fn publish(&self, request: &OutboundRequest) -> Result<Exchange, GatewayError> {
         self.state
             .requester()
-            .start(&request, &is_retryable)
+            .start(request, &is_retryable)
             .await
             .map_err(|e| GatewayError::from_request(&self.agent, e))
     }
@@ -355,6 +349,18 @@ impl Call {
         let Some(task_id) = tracker.task_id().map(str::to_owned) else {
             return Err(idle_error);
         };
+        // An agent now reported offline (its Last Will, typically: it died
+        // mid-task) or unregistered cannot answer GetTask; asking would only
+        // delay the error by another full round of first-reply timeouts.
+        if let Err(gone) = self.entry() {
+            let status = match gone.kind {
+                ErrorKind::AgentOffline => "offline",
+                _ => "unregistered",
+            };
+            let mut e = idle_error.with("agentStatus", status);
+            e.message = format!("{}; agent {} is now {status}", e.message, self.agent);
+            return Err(e);
+        }
         let params = json!({ "id": task_id });
         let task = match self.unary(Method::GetTask, &params).await {
             Ok(result) => task_result(&self.agent, &task_id, result)?,
@@ -376,26 +382,27 @@ impl Call {
         entry: &AgentEntry,
         prepared: PreparedSend,
     ) -> Result<Value, GatewayError> {
-        // Blocking calls to a streaming agent go out as SendStreamingMessage: the
-        // agent then reports progress, so a long task is bounded by the idle
-        // timeout between updates rather than by the first-reply timeout, and the
-        // gateway builds the final Task from the updates.
-        let (mqtt_method, mode) = if prepared.return_immediately {
-            (Method::SendMessage, Mode::Immediate)
-        } else if entry.streaming {
-            (
-                Method::SendStreamingMessage,
-                Mode::Blocking {
-                    task_result_ends: false,
-                },
-            )
+        // A blocking call goes out as what it is, SendMessage: one reply for the
+        // common short task. Should that reply not come within the first-reply
+        // timeout, the retries (same Task.id) ask a streaming agent with
+        // SendStreamingMessage instead: the agent, deduplicating by Task.id,
+        // streams the task from where it is, so a long task is bounded by the
+        // idle timeout between updates and not by the first-reply timeout.
+        let mut request = OutboundRequest::new(
+            self.addr.request_topic(),
+            rpc_payload(Method::SendMessage, &prepared.params),
+        );
+        if entry.streaming && !prepared.return_immediately {
+            request.retry_payload =
+                Some(rpc_payload(Method::SendStreamingMessage, &prepared.params));
+        }
+        let mut exchange = self.publish(&request).await?;
+        let mode = if prepared.return_immediately {
+            Mode::Immediate
         } else {
-            (
-                Method::SendMessage,
-                Mode::Blocking {
-                    task_result_ends: true,
-                },
-            )
+            Mode::Blocking {
+                task_result_ends: request.retry_payload.is_none() || exchange.attempts() == 1,
+            }
         };
         let mut tracker = StreamTracker::new(
             &self.agent,
@@ -404,7 +411,6 @@ impl Call {
             prepared.context_id.clone(),
             Some(prepared.user_message.clone()),
         );
-        let mut exchange = self.start(mqtt_method, &prepared.params).await?;
         while !tracker.is_finished() {
             self.next_items(&mut exchange, &mut tracker).await?;
         }
@@ -458,6 +464,16 @@ impl Call {
         };
         Ok(Outcome::Stream(Box::pin(items)))
     }
+}
+
+/// One JSON-RPC request, with an id of its own (the client's id stays at the edge).
+fn rpc_payload(method: Method, params: &Value) -> Bytes {
+    Bytes::from(format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":\"{}\",\"method\":\"{}\",\"params\":{}}}",
+        uuid::Uuid::new_v4().simple(),
+        method.name(),
+        params
+    ))
 }
 
 /// Applies `historyLength` to a Task built by the gateway (0 removes history).

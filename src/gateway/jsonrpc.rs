@@ -132,11 +132,18 @@ pub async fn handle(
         metrics: state.metrics().clone(),
         started: Instant::now(),
     };
-    let params: Value = request
-        .params
-        .and_then(|p| serde_json::from_str(p.get()).ok())
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    let params = match version {
+    // The envelope only skims `params`; reading them can still fail (nesting
+    // past serde_json's depth limit), and then they must not count as `{}`.
+    let params: Result<Value, GatewayError> = match request.params {
+        None => Ok(Value::Object(Default::default())),
+        Some(p) => serde_json::from_str(p.get()).map_err(|e| {
+            GatewayError::new(
+                ErrorKind::InvalidParams,
+                format!("\"params\" could not be read: {e}"),
+            )
+        }),
+    };
+    let params = params.and_then(|params| match version {
         Version::V1_0 => Ok(params),
         Version::V0_3 => v03::params_to_v1(method, &params).map_err(|e| {
             GatewayError::new(
@@ -144,7 +151,7 @@ pub async fn handle(
                 format!("invalid {} params: {e}", v03::method_name_v03(method)),
             )
         }),
-    };
+    });
     let started = params.and_then(|p| {
         let (org, unit, agent) = path?;
         Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p))

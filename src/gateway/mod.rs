@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -242,6 +243,13 @@ impl Gateway {
         let token = self.state.inner.shutdown.clone();
         let grace = Duration::from_secs(self.state.config().http.shutdown_grace_secs);
         let signalled = token.clone();
+        // Without TCP_NODELAY, Nagle holds each small SSE event until the client's
+        // delayed ACK (~40 ms), which caps a stream at a few dozen events per second.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY on an HTTP connection");
+            }
+        });
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing in-flight requests");

@@ -76,7 +76,29 @@ pub struct OutboundRequest {
     pub topic: String,
     /// The JSON-RPC request, encoded once and republished as is on retries.
     pub payload: Bytes,
+    /// What retries publish instead of `payload`, when a retry should ask in
+    /// another way for the same logical operation (same `Task.id`).
+    pub retry_payload: Option<Bytes>,
     pub user_properties: Vec<(String, String)>,
+}
+
+impl OutboundRequest {
+    /// A request republished unchanged on retries.
+    pub fn new(topic: String, payload: Bytes) -> OutboundRequest {
+        OutboundRequest {
+            topic,
+            payload,
+            retry_payload: None,
+            user_properties: Vec::new(),
+        }
+    }
+
+    fn payload_for(&self, attempt: u32) -> Bytes {
+        match &self.retry_payload {
+            Some(retry) if attempt > 1 => retry.clone(),
+            _ => self.payload.clone(),
+        }
+    }
 }
 
 /// Publishes requests and hands back their replies.
@@ -145,7 +167,10 @@ impl Requester {
             }
             let correlation = Bytes::from(uuid::Uuid::new_v4().simple().to_string());
             let mut waiter = self.router.register(correlation.clone());
-            match self.session.try_publish(self.message(request, correlation)) {
+            match self
+                .session
+                .try_publish(self.message(request, attempt, correlation))
+            {
                 Ok(()) => {}
                 Err(PublishError::Disconnected) => {
                     last_error = RequestError::BrokerUnavailable { attempts: attempt };
@@ -186,7 +211,12 @@ impl Requester {
         Err(last_error)
     }
 
-    fn message(&self, request: &OutboundRequest, correlation: Bytes) -> OutgoingMessage {
+    fn message(
+        &self,
+        request: &OutboundRequest,
+        attempt: u32,
+        correlation: Bytes,
+    ) -> OutgoingMessage {
         let properties = PublishProperties {
             response_topic: Some(self.reply_topic.to_string()),
             correlation_data: Some(correlation),
@@ -201,7 +231,7 @@ impl Requester {
         };
         OutgoingMessage {
             properties,
-            ..OutgoingMessage::new(request.topic.clone(), request.payload.clone())
+            ..OutgoingMessage::new(request.topic.clone(), request.payload_for(attempt))
         }
     }
 }

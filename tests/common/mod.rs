@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod procs;
 pub mod python;
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};

@@ -226,11 +226,7 @@ fn direct_call(
             "SendMessage",
             send_message_body(Some(uuid::Uuid::new_v4().to_string())),
         );
-        let request = OutboundRequest {
-            topic: w.topic.clone(),
-            payload: body,
-            user_properties: Vec::new(),
-        };
+        let request = OutboundRequest::new(w.topic.clone(), body);
         let mut exchange = w
             .requester
             .start(&request, &|_| false)
@@ -596,7 +592,6 @@ async fn discovery_suite(
     publisher.shutdown().await;
     let published = started.elapsed();
 
-    eprintln!("published {n} cards in {:.1} s", published.as_secs_f64());
     let spawn = Instant::now();
     let (gateway, base) = procs::gateway(&broker, &[])?;
     wait_ready(&base, n + 1).await?;
