@@ -101,7 +101,7 @@ pub fn interfaces(base: &str, addr: &AgentAddr) -> Vec<ServedInterface> {
 
 /// The v1.0 card an HTTP client gets for `entry`.
 pub fn card_for(entry: &AgentEntry, base: &str) -> serde_json::Value {
-    served_card(&entry.card, &interfaces(base, &entry.addr))
+    served_card(&entry.card(), &interfaces(base, &entry.addr))
 }
 
 /// `GET /agents/{org}/{unit}/{agent}/.well-known/agent-card.json`: the v1.0 card

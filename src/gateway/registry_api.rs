@@ -21,7 +21,7 @@ use super::body::read_body;
 use super::cards::{agent_url, public_base};
 use super::error::{ErrorKind, GatewayError};
 use super::extract::AgentPath;
-use super::respond::{http_error, json_value};
+use super::respond::{http_error, json_body, json_value};
 use crate::a2a::card;
 use crate::mqtt::confirm::ConfirmError;
 use crate::mqtt::{AgentAddr, OutgoingMessage, PublishError, PublishProperties};
@@ -129,37 +129,55 @@ fn parse_query(raw: Option<&str>) -> Result<Query, GatewayError> {
     Ok(query)
 }
 
-/// What the list shows of one agent.
-fn summary(entry: &AgentEntry, base: &str) -> Value {
-    let skills: Vec<Value> = entry
-        .card
-        .get("skills")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            json!({
-                "id": s.get("id").cloned().unwrap_or(Value::Null),
-                "name": s.get("name").cloned().unwrap_or(Value::Null),
-                "tags": s.get("tags").cloned().unwrap_or_else(|| json!([])),
-            })
-        })
-        .collect();
-    json!({
-        "agent": entry.addr.to_string(),
-        "org": entry.addr.org(),
-        "unit": entry.addr.unit(),
-        "id": entry.addr.agent(),
-        "name": entry.name,
-        "description": entry.description,
-        "status": entry.status.as_str(),
-        "statusSource": entry.status_source,
-        "streaming": entry.streaming,
-        "skills": skills,
-        "firstSeen": entry.first_seen.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "lastSeen": entry.last_seen.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "url": agent_url(base, &entry.addr),
-    })
+/// What the list shows of one agent; serialised straight from the index entry
+/// (the skills are JSON prepared at indexing time).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    agent: &'a str,
+    org: &'a str,
+    unit: &'a str,
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    status: &'static str,
+    status_source: Option<&'a str>,
+    streaming: bool,
+    skills: &'a serde_json::value::RawValue,
+    first_seen: String,
+    last_seen: String,
+    url: String,
+}
+
+impl<'a> Summary<'a> {
+    fn of(entry: &'a AgentEntry, base: &str) -> Summary<'a> {
+        Summary {
+            agent: entry.addr.as_str(),
+            org: entry.addr.org(),
+            unit: entry.addr.unit(),
+            id: entry.addr.agent(),
+            name: &entry.name,
+            description: &entry.description,
+            status: entry.status.as_str(),
+            status_source: entry.status_source.as_deref(),
+            streaming: entry.streaming,
+            skills: entry.skill_summaries(),
+            first_seen: entry
+                .first_seen
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            last_seen: entry
+                .last_seen
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            url: agent_url(base, &entry.addr),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListPage<'a> {
+    agents: Vec<Summary<'a>>,
+    next_page_token: String,
 }
 
 /// `GET /api/v1/agents`.
@@ -174,14 +192,17 @@ pub async fn list(
     };
     let base = public_base(&state.config().http, &headers);
     let page = state.index().search(&query);
-    let agents: Vec<Value> = page.agents.iter().map(|e| summary(e, &base)).collect();
-    json_value(
-        StatusCode::OK,
-        &json!({
-            "agents": agents,
-            "nextPageToken": page.next.as_ref().map(encode_token).unwrap_or_default(),
-        }),
-    )
+    let body = ListPage {
+        agents: page.agents.iter().map(|e| Summary::of(e, &base)).collect(),
+        next_page_token: page.next.as_ref().map(encode_token).unwrap_or_default(),
+    };
+    match serde_json::to_string(&body) {
+        Ok(text) => json_body(StatusCode::OK, text),
+        Err(e) => http_error(&GatewayError::new(
+            ErrorKind::Internal,
+            format!("could not encode the agent list: {e}"),
+        )),
+    }
 }
 
 /// `GET /api/v1/agents/{org}/{unit}/{agent}`.
@@ -196,9 +217,9 @@ pub async fn get(
     };
     let base = public_base(&state.config().http, &headers);
     if let Some(entry) = state.index().get(&addr) {
-        let mut body = summary(&entry, &base);
+        let mut body = serde_json::to_value(Summary::of(&entry, &base)).unwrap_or_default();
         body["indexed"] = Value::Bool(true);
-        body["card"] = (*entry.card).clone();
+        body["card"] = entry.card();
         body["validation"] = json!({"valid": true});
         return json_value(StatusCode::OK, &body);
     }

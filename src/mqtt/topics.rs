@@ -5,6 +5,7 @@
 //! never reach the broker from an HTTP URL or a card.
 
 use std::fmt;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -55,11 +56,16 @@ pub fn check_id(what: &'static str, value: &str) -> Result<(), IdError> {
 }
 
 /// The address of one agent: `{org}/{unit}/{agent}`, all validated.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// One shared allocation holding `org/unit/agent`: the registry's search index
+/// refers to each agent from many posting lists, and a clone is then a
+/// reference-count increment instead of three string copies. Ordered by
+/// (org, unit, agent), which is the registry's stable listing order.
+#[derive(Clone)]
 pub struct AgentAddr {
-    org: String,
-    unit: String,
-    agent: String,
+    path: Arc<str>,
+    org_end: u16,
+    unit_end: u16,
 }
 
 impl AgentAddr {
@@ -68,11 +74,18 @@ impl AgentAddr {
         check_id("org id", org)?;
         check_id("unit id", unit)?;
         check_id("agent id", agent)?;
-        Ok(AgentAddr {
-            org: org.to_owned(),
-            unit: unit.to_owned(),
-            agent: agent.to_owned(),
-        })
+        Ok(AgentAddr::join(org, unit, agent))
+    }
+
+    /// Ids are at most [`MAX_ID_LEN`] long, so the offsets fit in `u16`.
+    fn join(org: &str, unit: &str, agent: &str) -> AgentAddr {
+        let org_end = org.len().min(MAX_ID_LEN);
+        let unit_end = org_end + 1 + unit.len().min(MAX_ID_LEN);
+        AgentAddr {
+            path: Arc::from(format!("{org}/{unit}/{agent}")),
+            org_end: org_end as u16,
+            unit_end: unit_end as u16,
+        }
     }
 
     /// Parses `org/unit/agent`.
@@ -87,23 +100,30 @@ impl AgentAddr {
     /// The smallest address within `org` (and `unit`), as the start of a range
     /// scan. Not a usable agent address.
     pub fn range_start(org: &str, unit: Option<&str>) -> AgentAddr {
-        AgentAddr {
-            org: org.to_owned(),
-            unit: unit.unwrap_or_default().to_owned(),
-            agent: String::new(),
-        }
+        let org: String = org.chars().take(MAX_ID_LEN).collect();
+        let unit: String = unit.unwrap_or_default().chars().take(MAX_ID_LEN).collect();
+        AgentAddr::join(&org, &unit, "")
     }
 
     pub fn org(&self) -> &str {
-        &self.org
+        &self.path[..usize::from(self.org_end)]
     }
 
     pub fn unit(&self) -> &str {
-        &self.unit
+        &self.path[usize::from(self.org_end) + 1..usize::from(self.unit_end)]
     }
 
     pub fn agent(&self) -> &str {
-        &self.agent
+        &self.path[usize::from(self.unit_end) + 1..]
+    }
+
+    /// `org/unit/agent`.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+
+    fn parts(&self) -> (&str, &str, &str) {
+        (self.org(), self.unit(), self.agent())
     }
 
     /// `$a2a/v1/discovery/{org}/{unit}/{agent}`.
@@ -132,7 +152,42 @@ impl std::str::FromStr for AgentAddr {
 
 impl fmt::Display for AgentAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.org, self.unit, self.agent)
+        f.write_str(&self.path)
+    }
+}
+
+impl fmt::Debug for AgentAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AgentAddr({:?})", &*self.path)
+    }
+}
+
+// `/` cannot occur inside an id, so equal paths are equal addresses and the
+// path alone can be compared and hashed for equality; order is by component,
+// because `/` sorts between `.` and the digits.
+impl PartialEq for AgentAddr {
+    fn eq(&self, other: &AgentAddr) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for AgentAddr {}
+
+impl std::hash::Hash for AgentAddr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+    }
+}
+
+impl Ord for AgentAddr {
+    fn cmp(&self, other: &AgentAddr) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl PartialOrd for AgentAddr {
+    fn partial_cmp(&self, other: &AgentAddr) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -211,6 +266,24 @@ pub fn filter_matches(filter: &str, topic: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_order_by_component_not_by_path() {
+        let a = AgentAddr::parse("a/x/y").unwrap();
+        let ab = AgentAddr::parse("a-b/x/y").unwrap();
+        // As strings "a-b/..." < "a/..."; as (org, unit, agent), "a" < "a-b".
+        assert!(a < ab);
+        assert!(AgentAddr::range_start("a", None) < a);
+        assert!(AgentAddr::range_start("a", Some("x")) < a);
+        assert!(AgentAddr::range_start("a", Some("y")) > a);
+        assert_eq!((a.org(), a.unit(), a.agent()), ("a", "x", "y"));
+        assert_eq!(a.as_str(), "a/x/y");
+        let long = "z".repeat(MAX_ID_LEN);
+        let l = AgentAddr::new(&long, &long, &long).unwrap();
+        assert_eq!((l.org(), l.unit(), l.agent()), (&*long, &*long, &*long));
+        assert_eq!(a, a.clone());
+        assert_eq!(format!("{a:?}"), "AgentAddr(\"a/x/y\")");
+    }
 
     #[test]
     fn ids_follow_the_profile_pattern() {

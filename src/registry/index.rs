@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::search::{Facets, Page, Query, SearchIndex};
 use crate::a2a::card;
@@ -47,8 +48,12 @@ impl Liveness {
 #[derive(Debug, Clone)]
 pub struct AgentEntry {
     pub addr: AgentAddr,
-    /// The card as published (validated).
-    pub card: Arc<Value>,
+    /// The card as published (validated), kept as compact JSON text: a parsed
+    /// `Value` costs several times the memory, and a card is read far less often
+    /// than it sits in the index.
+    card: Box<RawValue>,
+    /// The skills as the registry lists them (`id`, `name`, `tags`), prepared once.
+    skills: Box<RawValue>,
     pub name: String,
     pub description: String,
     pub streaming: bool,
@@ -59,6 +64,45 @@ pub struct AgentEntry {
     pub last_seen: DateTime<Utc>,
     /// Session generation in which the card was last received.
     seen_in: u64,
+}
+
+impl AgentEntry {
+    /// The card as published.
+    pub fn card(&self) -> Value {
+        // Written by `to_raw_value` from a `Value`, so it reads back.
+        serde_json::from_str(self.card.get()).unwrap_or(Value::Null)
+    }
+
+    /// The card as published, as JSON text.
+    pub fn card_raw(&self) -> &RawValue {
+        &self.card
+    }
+
+    /// `[{"id", "name", "tags"}]` of the card's skills.
+    pub fn skill_summaries(&self) -> &RawValue {
+        &self.skills
+    }
+}
+
+fn skill_summaries(card: &Value) -> Box<RawValue> {
+    let skills: Vec<Value> = card
+        .get("skills")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.get("id").cloned().unwrap_or(Value::Null),
+                "name": s.get("name").cloned().unwrap_or(Value::Null),
+                "tags": s.get("tags").cloned().unwrap_or_else(|| serde_json::json!([])),
+            })
+        })
+        .collect();
+    serde_json::value::to_raw_value(&skills).unwrap_or_else(|_| empty_array())
+}
+
+fn empty_array() -> Box<RawValue> {
+    RawValue::from_string("[]".to_owned()).unwrap_or_default()
 }
 
 /// What one discovery message did to the index.
@@ -173,11 +217,17 @@ impl Index {
         let now = Utc::now();
         let generation = self.generation.load(Ordering::Relaxed);
         let facets = Facets::of(&valid.card);
+        let skills = skill_summaries(&valid.card);
+        let card = match serde_json::value::to_raw_value(&valid.card) {
+            Ok(c) => c,
+            Err(e) => return self.reject(topic, payload, e.to_string()),
+        };
         let mut state = self.write();
         let first_seen = state.entries.get(&addr).map(|e| e.first_seen);
         let entry = Arc::new(AgentEntry {
             addr: addr.clone(),
-            card: Arc::new(valid.card),
+            card,
+            skills,
             name: valid.name,
             description: valid.description,
             streaming: valid.streaming,

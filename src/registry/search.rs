@@ -177,50 +177,109 @@ impl SearchIndex {
     }
 
     /// Addresses with a word starting with `prefix`.
-    fn word_prefix(&self, prefix: &str) -> BTreeSet<AgentAddr> {
-        let mut out = BTreeSet::new();
-        let range = self
+    /// The posting lists of the words starting with `prefix`, with their total
+    /// length (an upper bound of the matching agents).
+    fn prefix_postings(&self, prefix: &str) -> (Vec<&BTreeSet<AgentAddr>>, usize) {
+        let lists: Vec<&BTreeSet<AgentAddr>> = self
             .by_word
             .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|(w, _)| w.starts_with(prefix));
-        for (_, set) in range {
-            out.extend(set.iter().cloned());
-        }
-        out
+            .take_while(|(w, _)| w.starts_with(prefix))
+            .map(|(_, set)| set)
+            .collect();
+        let total = lists.iter().map(|s| s.len()).sum();
+        (lists, total)
     }
 
-    /// Runs `query` over `entries` (the main map, ordered by address).
+    /// Whether the agent has a word starting with `prefix`.
+    fn has_word_prefix(&self, addr: &AgentAddr, prefix: &str) -> bool {
+        self.facets.get(addr).is_some_and(|f| {
+            f.words
+                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+                .next()
+                .is_some_and(|w| w.starts_with(prefix))
+        })
+    }
+
+    /// One page of the agents matching every filter, in address order.
+    ///
+    /// The smallest candidate list (a skill, a status, or the agents having a
+    /// word with a given prefix) is walked in order from the page token; every
+    /// other filter is a lookup per candidate, so the work is bounded by the
+    /// page size plus the candidates that fail a filter, never by a set built
+    /// per request from the whole index.
     pub fn search(&self, entries: &BTreeMap<AgentAddr, Arc<AgentEntry>>, query: &Query) -> Page {
         let limit = query.limit.max(1);
-        // Candidate sets from the indexes; the smallest one is walked.
-        let mut sets: Vec<std::borrow::Cow<'_, BTreeSet<AgentAddr>>> = Vec::new();
         let empty = BTreeSet::new();
+        let mut exact: Vec<&BTreeSet<AgentAddr>> = Vec::new();
         if let Some(skill) = &query.skill {
-            sets.push(std::borrow::Cow::Borrowed(
-                self.by_skill.get(&skill.to_lowercase()).unwrap_or(&empty),
-            ));
+            exact.push(self.by_skill.get(&skill.to_lowercase()).unwrap_or(&empty));
         }
         if let Some(status) = query.status {
-            sets.push(std::borrow::Cow::Borrowed(
-                self.by_status.get(&status).unwrap_or(&empty),
-            ));
+            exact.push(self.by_status.get(&status).unwrap_or(&empty));
         }
         let terms: Vec<String> = query
             .text
             .as_deref()
             .map(|t| words_of(t).collect())
             .unwrap_or_default();
-        for term in &terms {
-            sets.push(std::borrow::Cow::Owned(self.word_prefix(term)));
-        }
+        let prefixes: Vec<(Vec<&BTreeSet<AgentAddr>>, usize)> =
+            terms.iter().map(|t| self.prefix_postings(t)).collect();
+
+        // The cheapest driver: an exact list, or a term's postings (borrowed when
+        // one word has the prefix, else merged — the smallest such union).
+        let best_exact = exact.iter().enumerate().min_by_key(|(_, s)| s.len());
+        let best_prefix = prefixes.iter().enumerate().min_by_key(|(_, (_, n))| *n);
+        let merged: BTreeSet<AgentAddr>;
+        let (driver, skip_exact, skip_term): (Option<&BTreeSet<AgentAddr>>, _, _) =
+            match (best_exact, best_prefix) {
+                (Some((i, s)), Some((_, (_, n)))) if s.len() <= *n => (Some(*s), Some(i), None),
+                (_, Some((j, (lists, _)))) => {
+                    let set = if let [one] = lists.as_slice() {
+                        *one
+                    } else {
+                        merged = lists.iter().flat_map(|s| s.iter().cloned()).collect();
+                        &merged
+                    };
+                    (Some(set), None, Some(j))
+                }
+                (Some((i, s)), None) => (Some(*s), Some(i), None),
+                (None, None) => (None, None, None),
+            };
+        let matches = |addr: &AgentAddr| {
+            query.org.as_deref().is_none_or(|o| addr.org() == o)
+                && query.unit.as_deref().is_none_or(|u| addr.unit() == u)
+                && exact
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| Some(i) == skip_exact || s.contains(addr))
+                && terms
+                    .iter()
+                    .enumerate()
+                    .all(|(j, t)| Some(j) == skip_term || self.has_word_prefix(addr, t))
+        };
+
+        // Address order puts an org (and unit) in one contiguous range.
         let lower = match &query.after {
             Some(a) => Bound::Excluded(a.clone()),
             None => Bound::Unbounded,
         };
-        let matches = |addr: &AgentAddr, others: &[&BTreeSet<AgentAddr>]| {
-            query.org.as_deref().is_none_or(|o| addr.org() == o)
-                && query.unit.as_deref().is_none_or(|u| addr.unit() == u)
-                && others.iter().all(|s| s.contains(addr))
+        let start = match &query.org {
+            Some(org) => {
+                let first = AgentAddr::range_start(org, query.unit.as_deref());
+                match &query.after {
+                    Some(a) if *a >= first => Bound::Excluded(a.clone()),
+                    _ => Bound::Included(first),
+                }
+            }
+            None => lower,
+        };
+        let past_scope = |addr: &AgentAddr| match &query.org {
+            Some(org) => {
+                addr.org() > org.as_str()
+                    || (addr.org() == org.as_str()
+                        && query.unit.as_deref().is_some_and(|u| addr.unit() > u))
+            }
+            None => false,
         };
         let mut agents = Vec::with_capacity(limit.min(1024));
         let mut next = None;
@@ -234,50 +293,20 @@ impl SearchIndex {
             }
             true
         };
-        if let Some((smallest, rest)) = smallest_first(&sets) {
-            for addr in smallest.range((lower, Bound::Unbounded)) {
-                if matches(addr, &rest) && !push(addr, &mut agents) {
-                    break;
-                }
+        let candidates: Box<dyn Iterator<Item = &AgentAddr>> = match driver {
+            Some(driver) => Box::new(driver.range((start, Bound::Unbounded))),
+            None => Box::new(entries.range((start, Bound::Unbounded)).map(|(a, _)| a)),
+        };
+        for addr in candidates {
+            if past_scope(addr) {
+                break;
             }
-        } else {
-            // No index narrows it down: walk the main map, from the org/unit
-            // prefix when one is given (addresses sort by org, unit, agent).
-            let start = match &query.org {
-                Some(org) => {
-                    let first = AgentAddr::range_start(org, query.unit.as_deref());
-                    match &query.after {
-                        Some(a) if *a >= first => Bound::Excluded(a.clone()),
-                        _ => Bound::Included(first),
-                    }
-                }
-                None => lower,
-            };
-            for (addr, _) in entries.range((start, Bound::Unbounded)) {
-                if query.org.as_deref().is_some_and(|o| addr.org() > o) {
-                    break;
-                }
-                if matches(addr, &[]) && !push(addr, &mut agents) {
-                    break;
-                }
+            if matches(addr) && !push(addr, &mut agents) {
+                break;
             }
         }
         Page { agents, next }
     }
-}
-
-/// The smallest set, and the others.
-fn smallest_first<'a>(
-    sets: &'a [std::borrow::Cow<'a, BTreeSet<AgentAddr>>],
-) -> Option<(&'a BTreeSet<AgentAddr>, Vec<&'a BTreeSet<AgentAddr>>)> {
-    let (i, _) = sets.iter().enumerate().min_by_key(|(_, s)| s.len())?;
-    let rest = sets
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| *j != i)
-        .map(|(_, s)| s.as_ref())
-        .collect();
-    Some((sets[i].as_ref(), rest))
 }
 
 #[cfg(test)]
@@ -518,5 +547,118 @@ mod tests {
             })),
             ["acme/paint/robot2"]
         );
+    }
+
+    mod equivalence {
+        use super::*;
+        use proptest::prelude::*;
+
+        const WORDS: [&str; 6] = ["paint", "pack", "weld", "welding", "line", "l2"];
+        const ORGS: [&str; 3] = ["a", "a-b", "b"];
+
+        #[derive(Debug, Clone)]
+        struct Agent {
+            org: usize,
+            unit: usize,
+            words: Vec<usize>,
+            skill: usize,
+            online: bool,
+        }
+
+        fn agent() -> impl Strategy<Value = Agent> {
+            (
+                0..3usize,
+                0..2usize,
+                proptest::collection::vec(0..6usize, 1..4),
+                0..6usize,
+                any::<bool>(),
+            )
+                .prop_map(|(org, unit, words, skill, online)| Agent {
+                    org,
+                    unit,
+                    words,
+                    skill,
+                    online,
+                })
+        }
+
+        fn query() -> impl Strategy<Value = Query> {
+            (
+                proptest::option::of(0..3usize),
+                proptest::option::of(0..2usize),
+                proptest::option::of(0..6usize),
+                proptest::option::of(any::<bool>()),
+                proptest::option::of(prop_oneof![
+                    Just("pa"),
+                    Just("weld"),
+                    Just("l"),
+                    Just("line pa"),
+                    Just("x")
+                ]),
+                1..5usize,
+            )
+                .prop_map(|(org, unit, skill, online, text, limit)| Query {
+                    org: org.map(|o| ORGS[o].to_owned()),
+                    unit: org.and(unit).map(|u| format!("u{u}")),
+                    skill: skill.map(|s| WORDS[s].to_owned()),
+                    status: online.map(|o| {
+                        if o {
+                            Liveness::Online
+                        } else {
+                            Liveness::Offline
+                        }
+                    }),
+                    text: text.map(str::to_owned),
+                    after: None,
+                    limit,
+                })
+        }
+
+        proptest! {
+            /// Every page walk returns exactly what a scan of all agents finds,
+            /// in address order, whichever list drives the search.
+            #[test]
+            fn pages_equal_a_full_scan(agents in proptest::collection::vec(agent(), 0..40), query in query()) {
+                let idx = Index::new(65536);
+                let mut expected = BTreeMap::new();
+                for (i, a) in agents.iter().enumerate() {
+                    let words: Vec<&str> = a.words.iter().map(|w| WORDS[*w]).collect();
+                    let name = words.join(" ");
+                    let addr = format!("{}/u{}/n{i}", ORGS[a.org], a.unit);
+                    idx.apply(
+                        &format!("$a2a/v1/discovery/{addr}"),
+                        &card(&name, "d", &[(WORDS[a.skill], "s", &[])]),
+                        Some(&status(if a.online { "online" } else { "offline" })),
+                    );
+                    let text_ok = query.text.as_deref().is_none_or(|t| {
+                        words_of(t).all(|term| {
+                            words.iter().any(|w| w.starts_with(&term)) || "d".starts_with(&term) || "s".starts_with(&term)
+                        })
+                    });
+                    let ok = query.org.as_deref().is_none_or(|o| o == ORGS[a.org])
+                        && query.unit.as_deref().is_none_or(|u| u == format!("u{}", a.unit))
+                        && query.skill.as_deref().is_none_or(|s| s == WORDS[a.skill])
+                        && query.status.is_none_or(|s| (s == Liveness::Online) == a.online)
+                        && text_ok;
+                    let key = AgentAddr::parse(&addr).unwrap();
+                    if ok {
+                        expected.insert(key, ());
+                    }
+                }
+                let expected: Vec<String> = expected.keys().map(|a| a.to_string()).collect();
+                let mut got = Vec::new();
+                let mut q = query.clone();
+                for _ in 0..100 {
+                    let page = idx.search(&q);
+                    prop_assert!(page.agents.len() <= q.limit);
+                    got.extend(ids(&page));
+                    match page.next {
+                        Some(next) => q.after = Some(next),
+                        None => break,
+                    }
+                }
+                prop_assert_eq!(got, expected);
+            }
+        }
     }
 }
