@@ -114,6 +114,8 @@ pub struct MqttConfig {
     /// Messages that may wait to be written to the broker; beyond, requests fail
     /// at once with "gateway overloaded".
     pub outgoing_queue: usize,
+    /// QoS 1 publishes awaiting PUBACK at once (memory is reserved per slot).
+    pub max_inflight: u16,
     pub reconnect_initial_ms: u64,
     pub reconnect_max_ms: u64,
 }
@@ -129,6 +131,7 @@ impl Default for MqttConfig {
             connect_timeout_secs: 5,
             max_packet_size: 1024 * 1024,
             outgoing_queue: 4096,
+            max_inflight: 256,
             reconnect_initial_ms: 100,
             reconnect_max_ms: 1000,
         }
@@ -341,6 +344,9 @@ impl Config {
                 "must be at least 16384 bytes",
             ));
         }
+        if self.mqtt.max_inflight == 0 {
+            return Err(invalid("mqtt.max_inflight", "must be at least 1"));
+        }
         if self.mqtt.outgoing_queue == 0 {
             return Err(invalid("mqtt.outgoing_queue", "must be at least 1"));
         }
@@ -478,6 +484,7 @@ impl Config {
         o.connect_timeout = Duration::from_secs(m.connect_timeout_secs);
         o.max_packet_size = m.max_packet_size;
         o.request_queue = m.outgoing_queue;
+        o.max_inflight = m.max_inflight;
         o.reconnect_initial = Duration::from_millis(m.reconnect_initial_ms);
         o.reconnect_max = Duration::from_millis(m.reconnect_max_ms);
         Ok(o)

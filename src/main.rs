@@ -139,6 +139,11 @@ enum Command {
     },
 }
 
+// The request path allocates and frees many small buffers across threads;
+// glibc malloc spent ~17 % of the gateway's CPU under load (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

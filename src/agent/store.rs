@@ -2,7 +2,7 @@
 //! ids already processed (for retry deduplication), and a broadcast of live
 //! updates for streams and subscriptions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use tokio::sync::broadcast;
@@ -78,7 +78,49 @@ pub struct TaskStore {
 
 struct Inner {
     records: HashMap<String, Record>,
+    /// Final tasks in the order they finished, which is their `touched` order
+    /// (a final task never changes again): eviction takes the front, O(1).
+    finished: VecDeque<String>,
     clock: u64,
+}
+
+impl Inner {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Sets `status` on `task_id` and remembers when the task became final.
+    fn set_status(&mut self, task_id: &str, status: TaskStatus, unless: Option<TaskState>) -> bool {
+        let touched = self.tick();
+        let Some(rec) = self.records.get_mut(task_id) else {
+            return false;
+        };
+        if unless.is_some_and(|u| rec.task.status.state == u) {
+            return false;
+        }
+        let terminal = status.state.is_terminal();
+        let changed = rec.set_status(status, touched);
+        if changed && terminal {
+            self.finished.push_back(task_id.to_owned());
+        }
+        changed
+    }
+
+    /// Drops the least recently changed final task. False if every task is live.
+    fn evict_one(&mut self) -> bool {
+        while let Some(id) = self.finished.pop_front() {
+            if self
+                .records
+                .get(&id)
+                .is_some_and(|r| r.task.status.state.is_terminal())
+            {
+                self.records.remove(&id);
+                return true;
+            }
+        }
+        false
+    }
 }
 
 /// A live view of one task: its state when subscribed, then every change.
@@ -93,6 +135,7 @@ impl TaskStore {
         TaskStore {
             inner: Mutex::new(Inner {
                 records: HashMap::new(),
+                finished: VecDeque::new(),
                 clock: 0,
             }),
             capacity: capacity.max(1),
@@ -135,11 +178,10 @@ impl TaskStore {
         if inner.records.contains_key(task_id) {
             return Err(StoreError::Exists(task_id.to_owned()));
         }
-        if inner.records.len() >= self.capacity && !evict_one(&mut inner.records) {
+        if inner.records.len() >= self.capacity && !inner.evict_one() {
             return Err(StoreError::Full(self.capacity));
         }
-        inner.clock += 1;
-        let touched = inner.clock;
+        let touched = inner.tick();
         let mut seen_messages = HashSet::new();
         seen_messages.insert(message.message_id.clone());
         let task = Task {
@@ -179,12 +221,11 @@ impl TaskStore {
         message: Message,
     ) -> Option<(Subscription, CancellationToken)> {
         let mut inner = self.lock();
-        inner.clock += 1;
-        let touched = inner.clock;
         let rec = inner.records.get_mut(task_id)?;
         rec.seen_messages.insert(message.message_id.clone());
         rec.task.history.get_or_insert_with(Vec::new).push(message);
-        rec.set_status(TaskStatus::now(TaskState::Working, None), touched);
+        inner.set_status(task_id, TaskStatus::now(TaskState::Working, None), None);
+        let rec = inner.records.get_mut(task_id)?;
         Some((
             Subscription {
                 snapshot: rec.task.clone(),
@@ -217,24 +258,12 @@ impl TaskStore {
     /// Sets a new status and broadcasts it. A final task does not change any
     /// more: returns `false` then (and for unknown tasks).
     pub fn set_status(&self, task_id: &str, status: TaskStatus) -> bool {
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let touched = inner.clock;
-        match inner.records.get_mut(task_id) {
-            Some(rec) => rec.set_status(status, touched),
-            None => false,
-        }
+        self.lock().set_status(task_id, status, None)
     }
 
     /// Sets a new status unless the task is in `state` already.
     pub fn set_status_unless(&self, task_id: &str, unless: TaskState, status: TaskStatus) -> bool {
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let touched = inner.clock;
-        match inner.records.get_mut(task_id) {
-            Some(rec) if rec.task.status.state != unless => rec.set_status(status, touched),
-            _ => false,
-        }
+        self.lock().set_status(task_id, status, Some(unless))
     }
 
     /// Adds or extends an artifact and broadcasts it. Ignored on final tasks.
@@ -246,8 +275,7 @@ impl TaskStore {
         last_chunk: bool,
     ) -> bool {
         let mut inner = self.lock();
-        inner.clock += 1;
-        let touched = inner.clock;
+        let touched = inner.tick();
         let Some(rec) = inner.records.get_mut(task_id) else {
             return false;
         };
@@ -364,19 +392,6 @@ impl TaskStore {
     }
 }
 
-/// Drops the least recently changed final task. False if every task is live.
-fn evict_one(records: &mut HashMap<String, Record>) -> bool {
-    let victim = records
-        .values()
-        .filter(|r| r.task.status.state.is_terminal())
-        .min_by_key(|r| r.touched)
-        .map(|r| r.task.id.clone());
-    match victim {
-        Some(id) => records.remove(&id).is_some(),
-        None => false,
-    }
-}
-
 /// `historyLength` semantics: unset keeps all, 0 drops it, n keeps the last n.
 pub fn apply_history_length(task: &mut Task, history_length: Option<i32>) {
     match history_length {
@@ -464,6 +479,29 @@ mod tests {
             2,
             "the replaced progress message moved to history"
         );
+    }
+
+    #[test]
+    fn eviction_takes_the_task_that_finished_first() {
+        let store = TaskStore::new(3);
+        for id in ["a", "b", "c"] {
+            store.create(id, "ctx", msg(id)).unwrap();
+        }
+        store.set_status("c", TaskStatus::now(TaskState::Completed, None));
+        store.set_status("a", TaskStatus::now(TaskState::Failed, None));
+        store.set_status("b", TaskStatus::now(TaskState::InputRequired, None));
+        store.create("d", "ctx", msg("d")).unwrap();
+        assert!(store.get("c").is_none(), "c finished first");
+        store.create("e", "ctx", msg("e")).unwrap();
+        assert!(store.get("a").is_none());
+        assert!(
+            store.get("b").is_some(),
+            "an interrupted task is not final and stays"
+        );
+        assert!(matches!(
+            store.create("f", "ctx", msg("f")),
+            Err(StoreError::Full(3))
+        ));
     }
 
     #[test]

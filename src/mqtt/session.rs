@@ -97,6 +97,10 @@ pub struct SessionOptions {
     pub max_packet_size: u32,
     /// Capacity of the queue between handles and the owner task.
     pub request_queue: usize,
+    /// QoS 1 publishes awaiting PUBACK before further ones wait in the queue
+    /// (the broker's Receive Maximum lowers it). rumqttc preallocates a slot per
+    /// unit of this limit (~220 bytes each), 14 MiB at its default of 65 535.
+    pub max_inflight: u16,
     pub reconnect_initial: Duration,
     pub reconnect_max: Duration,
     pub last_will: Option<Will>,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for SessionOptions {
             .field("keep_alive", &self.keep_alive)
             .field("max_packet_size", &self.max_packet_size)
             .field("request_queue", &self.request_queue)
+            .field("max_inflight", &self.max_inflight)
             .field("subscriptions", &self.subscriptions)
             .finish_non_exhaustive()
     }
@@ -136,6 +141,7 @@ impl SessionOptions {
             connect_timeout: Duration::from_secs(5),
             max_packet_size: 1024 * 1024,
             request_queue: 4096,
+            max_inflight: 256,
             reconnect_initial: Duration::from_millis(100),
             reconnect_max: Duration::from_millis(1000),
             last_will: None,
@@ -421,6 +427,7 @@ impl MqttSession {
         mo.set_clean_start(true);
         mo.set_max_packet_size(Some(opts.max_packet_size));
         mo.set_request_channel_capacity(opts.request_queue.max(1));
+        mo.set_outgoing_inflight_upper_limit(opts.max_inflight.max(1));
         mo.set_connection_timeout(opts.connect_timeout.as_secs().max(1));
         // As many unacknowledged QoS 1 messages towards us as the broker likes.
         mo.set_receive_maximum(Some(u16::MAX));

@@ -103,14 +103,16 @@ pub async fn worker<S: Send>(mut state: S, call: Call<S>, window: Window) -> Sta
     stats
 }
 
-/// Runs `n` workers built by `make` and merges their stats.
+/// Runs `n` workers built by `make` and merges their stats; `probe` measures
+/// the CPU the processes spend inside the window.
 pub async fn run<S, M, MF>(
     n: usize,
     warmup: Duration,
     length: Duration,
+    probe: crate::procs::CpuProbe,
     make: M,
     call: Call<S>,
-) -> Result<Stats, String>
+) -> Result<(Stats, crate::procs::CpuUse), String>
 where
     S: Send + 'static,
     M: Fn(usize) -> MF,
@@ -121,6 +123,7 @@ where
         states.push(make(i).await?);
     }
     let window = Window::after(warmup, length);
+    let cpu = tokio::spawn(probe.measure(window.record_from, window.record_until));
     let handles: Vec<_> = states
         .into_iter()
         .map(|s| tokio::spawn(worker(s, call, window)))
@@ -129,5 +132,6 @@ where
     for h in handles {
         parts.push(h.await.map_err(|e| format!("worker failed: {e}"))?);
     }
-    Ok(Stats::merge(parts, length))
+    let cpu = cpu.await.map_err(|e| format!("CPU probe failed: {e}"))?;
+    Ok((Stats::merge(parts, length), cpu))
 }

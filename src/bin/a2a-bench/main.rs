@@ -103,14 +103,21 @@ async fn run(args: Args) -> Result<(), String> {
     let mut report = Report::default();
 
     if !args.skip.iter().any(|s| s == "latency") {
-        latency_suite(&args, "mosquitto", &broker, &mut report).await?;
+        latency_suite(
+            &args,
+            "mosquitto",
+            &broker,
+            Some(mosquitto.pid()),
+            &mut report,
+        )
+        .await?;
         if args.embedded {
             let embedded = a2a_mqtt_gateway::embedded_broker::EmbeddedBroker::start(
                 ([127, 0, 0, 1], 0).into(),
             )
             .await
             .map_err(|e| e.to_string())?;
-            latency_suite(&args, "embedded", &embedded.url(), &mut report).await?;
+            latency_suite(&args, "embedded", &embedded.url(), None, &mut report).await?;
             embedded.stop().await;
         }
     }
@@ -299,6 +306,7 @@ async fn latency_suite(
     args: &Args,
     broker_name: &str,
     broker: &str,
+    broker_pid: Option<u32>,
     report: &mut Report,
 ) -> Result<(), String> {
     let agent = procs::spawn_gateway_binary(
@@ -345,10 +353,16 @@ async fn latency_suite(
         let client = Arc::new(
             DirectClient::connect(broker, &format!("d{}", uuid::Uuid::new_v4().simple())).await?,
         );
-        let direct = load::run(
+        let mut pids = vec![("gateway", gateway.pid()), ("agent", agent.pid())];
+        pids.extend(broker_pid.map(|p| ("broker", p)));
+        // The embedded broker runs inside this process: "client" then includes it.
+        pids.push(("client", 0));
+        let probe = procs::CpuProbe::new(&pids);
+        let (direct, direct_cpu) = load::run(
             c,
             warmup,
             window,
+            probe.clone(),
             |_| {
                 let requester = client.requester.clone();
                 let topic = topic.clone();
@@ -358,10 +372,11 @@ async fn latency_suite(
         )
         .await?;
         let path = format!("/agents/{AGENT}");
-        let send = load::run(
+        let (send, send_cpu) = load::run(
             c,
             warmup,
             window,
+            probe,
             |_| {
                 let base = base.clone();
                 let path = path.clone();
@@ -392,6 +407,11 @@ async fn latency_suite(
             stream.per_sec(),
             ttfe,
             events,
+        );
+        println!(
+            "     CPU µs per call: direct [{}] | send [{}]",
+            direct_cpu.per_call(direct.count()),
+            send_cpu.per_call(send.count())
         );
         for (name, s) in [("direct", &direct), ("send", &send), ("stream", &stream)] {
             if s.errors > 0 {

@@ -46,6 +46,82 @@ impl Drop for Proc {
     }
 }
 
+/// CPU time (user + system) a process has used, from /proc (`0` for this process).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let path = if pid == 0 {
+        "/proc/self/stat".to_owned()
+    } else {
+        format!("/proc/{pid}/stat")
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on Linux whatever the kernel's tick rate.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// CPU time used by named processes during a load window.
+#[derive(Debug, Clone, Default)]
+pub struct CpuProbe {
+    pids: Vec<(&'static str, u32)>,
+}
+
+impl CpuProbe {
+    pub fn new(pids: &[(&'static str, u32)]) -> CpuProbe {
+        CpuProbe {
+            pids: pids.to_vec(),
+        }
+    }
+
+    fn sample(&self) -> Vec<Option<Duration>> {
+        self.pids.iter().map(|(_, pid)| cpu_time(*pid)).collect()
+    }
+
+    /// Samples at the window's start and end (the caller runs the load).
+    pub async fn measure(self, from: std::time::Instant, until: std::time::Instant) -> CpuUse {
+        tokio::time::sleep_until(from.into()).await;
+        let before = self.sample();
+        tokio::time::sleep_until(until.into()).await;
+        let after = self.sample();
+        CpuUse {
+            per_process: self
+                .pids
+                .iter()
+                .zip(before.iter().zip(after))
+                .map(|((name, _), (b, a))| match (b, a) {
+                    (Some(b), Some(a)) => (*name, a.saturating_sub(*b)),
+                    _ => (*name, Duration::ZERO),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// CPU used per process in a window.
+#[derive(Debug, Clone, Default)]
+pub struct CpuUse {
+    pub per_process: Vec<(&'static str, Duration)>,
+}
+
+impl CpuUse {
+    /// `name 123 µs` per call for each process, for `calls` calls.
+    pub fn per_call(&self, calls: usize) -> String {
+        self.per_process
+            .iter()
+            .map(|(name, d)| {
+                format!(
+                    "{name} {:.0}",
+                    d.as_secs_f64() * 1e6 / (calls.max(1) as f64)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// VmRSS of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
