@@ -250,6 +250,12 @@ struct Shared {
     max_outgoing: AtomicU32,
     own_max: u32,
     queue_capacity: usize,
+    /// QoS 1 publishes handed to rumqttc, and PUBACKs received: a graceful
+    /// shutdown waits for them to meet, because a DISCONNECT sent while PUBACKs
+    /// are unread makes the close a reset, and the broker then drops what it had
+    /// not read yet — the last publishes.
+    qos1_queued: AtomicU64,
+    qos1_acked: AtomicU64,
 }
 
 impl Shared {
@@ -347,6 +353,7 @@ impl SessionHandle {
     /// the queue is full or the message is too large.
     pub fn try_publish(&self, msg: OutgoingMessage) -> Result<(), PublishError> {
         self.check(&msg)?;
+        let qos = msg.qos;
         self.client
             .try_publish_with_properties(
                 msg.topic,
@@ -355,7 +362,15 @@ impl SessionHandle {
                 msg.payload,
                 msg.properties,
             )
-            .map_err(|e| self.map_client_error(e))
+            .map_err(|e| self.map_client_error(e))?;
+        self.count_queued(qos);
+        Ok(())
+    }
+
+    fn count_queued(&self, qos: QoS) {
+        if qos == QoS::AtLeastOnce {
+            self.shared.qos1_queued.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// Queues a publish, waiting at most `timeout` for room in the queue. For
@@ -366,6 +381,7 @@ impl SessionHandle {
         timeout: Duration,
     ) -> Result<(), PublishError> {
         self.check(&msg)?;
+        let qos = msg.qos;
         let fut = self.client.publish_with_properties(
             msg.topic,
             msg.qos,
@@ -374,7 +390,11 @@ impl SessionHandle {
             msg.properties,
         );
         match tokio::time::timeout(timeout, fut).await {
-            Ok(r) => r.map_err(|e| self.map_client_error(e)),
+            Ok(r) => {
+                r.map_err(|e| self.map_client_error(e))?;
+                self.count_queued(qos);
+                Ok(())
+            }
             Err(_) => Err(PublishError::Timeout),
         }
     }
@@ -472,6 +492,8 @@ impl MqttSession {
             max_outgoing: AtomicU32::new(opts.max_packet_size),
             own_max: opts.max_packet_size,
             queue_capacity: opts.request_queue.max(1),
+            qos1_queued: AtomicU64::new(0),
+            qos1_acked: AtomicU64::new(0),
         });
         let stop = CancellationToken::new();
         let filters: Vec<Filter> = opts
@@ -508,6 +530,16 @@ impl MqttSession {
     pub async fn shutdown(mut self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut finished = false;
+        let shared = self.handle.shared.clone();
+        let all_acked = async {
+            while self.handle.is_up()
+                && shared.qos1_acked.load(Ordering::Acquire)
+                    < shared.qos1_queued.load(Ordering::Acquire)
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        let _ = tokio::time::timeout_at(deadline, all_acked).await;
         if self.handle.is_up() {
             let queued = tokio::time::timeout_at(deadline, self.handle.client.disconnect()).await;
             if matches!(queued, Ok(Ok(()))) {
@@ -617,6 +649,7 @@ async fn own_event_loop(
                 inbound.on_publish_sent(pkid)
             }
             Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                shared.qos1_acked.fetch_add(1, Ordering::AcqRel);
                 use rumqttc::v5::mqttbytes::v5::PubAckReason;
                 let accepted = matches!(
                     ack.reason,
