@@ -11,14 +11,14 @@ mod common;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener as StdListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples;
+use common::procs::*;
 use common::*;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -41,185 +41,19 @@ const FINAL_STATES: [&str; 4] = [
 // Processes
 // ---------------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    let l = StdListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// A child process with its stdout and stderr in a log file; SIGKILLed on drop,
-/// and its log printed when the test is failing.
-struct Proc {
-    name: String,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, cmd: &mut Command, log: PathBuf) -> Proc {
-        let out = File::create(&log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
-        Proc {
-            name: name.to_owned(),
-            child: Some(child),
-            log,
-        }
-    }
-
-    /// Whether the process has exited.
-    fn exited(&mut self) -> bool {
-        match self.child.as_mut() {
-            None => true,
-            Some(c) => !matches!(c.try_wait(), Ok(None)),
-        }
-    }
-
-    /// SIGKILL, and reap it (the kernel has closed its sockets when this returns).
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// SIGTERM, up to `grace` to exit, then SIGKILL.
-    fn terminate(&mut self, grace: Duration) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + grace;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!(
-                "--- last lines of {} ({}) ---",
-                self.name,
-                self.log.display()
-            );
-            for l in tail.into_iter().rev() {
-                eprintln!("{l}");
-            }
-        }
-    }
-}
-
-/// An `a2a-gateway serve` subprocess on a free loopback port.
-struct GatewayProc {
-    name: String,
-    base: String,
-    proc: Proc,
-}
-
-impl GatewayProc {
-    /// Starts it with the test timeouts (as [`test_config`], through the
-    /// environment) and waits until `/readyz` is 200.
-    async fn start(broker: &Broker, dir: &Path, name: &str) -> GatewayProc {
-        for attempt in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_a2a-gateway"));
-            cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-                .args(["--broker", &broker.url()])
-                .env_remove("A2A_GATEWAY_CONFIG")
-                .env_remove("RUST_LOG")
-                .env("A2A_GATEWAY__DISCOVERY__SYNC_QUIET_MS", "50")
-                .env("A2A_GATEWAY__REQUESTS__REPLY_FIRST_TIMEOUT_MS", "3000")
-                .env("A2A_GATEWAY__REQUESTS__STREAM_IDLE_TIMEOUT_MS", "5000")
-                .env("A2A_GATEWAY__REQUESTS__RETRY_BACKOFF_MS", "100")
-                .env("A2A_GATEWAY__HTTP__SHUTDOWN_GRACE_SECS", "2")
-                .env("A2A_GATEWAY__LOG__LEVEL", "info");
-            let log = dir.join(format!("{name}-{attempt}.log"));
-            let mut gw = GatewayProc {
-                name: name.to_owned(),
-                base: format!("http://127.0.0.1:{port}"),
-                proc: Proc::spawn(name, &mut cmd, log),
-            };
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if gw.proc.exited() {
-                    break;
-                }
-                if let Ok(Ok(r)) = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    http().get(format!("{}/readyz", gw.base)).send(),
-                )
-                .await
-                    && r.status() == 200
-                {
-                    return gw;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let text = gw.proc.log_text();
-            if gw.proc.exited() && text.contains("cannot listen") {
-                continue; // the port was taken meanwhile
-            }
-            panic!("gateway {name} not ready within 15 s; log:\n{text}");
-        }
-        panic!("gateway {name}: no free port in 5 attempts");
-    }
-
-    /// SIGKILL: no graceful shutdown, as in a crash or an OOM kill.
-    fn kill(&mut self) {
-        self.proc.kill();
-    }
-
-    fn agent_url(&self, agent: &str) -> String {
-        format!("{}/agents/{agent}", self.base)
-    }
-}
+/// The test timeouts of [`test_config`], through the environment.
+const GATEWAY_ENV: &[(&str, &str)] = &[
+    ("A2A_GATEWAY__REQUESTS__REPLY_FIRST_TIMEOUT_MS", "3000"),
+    ("A2A_GATEWAY__REQUESTS__STREAM_IDLE_TIMEOUT_MS", "5000"),
+    ("A2A_GATEWAY__REQUESTS__RETRY_BACKOFF_MS", "100"),
+    ("A2A_GATEWAY__HTTP__SHUTDOWN_GRACE_SECS", "2"),
+];
 
 /// `a2a-gateway sample-agent KIND AGENT` as its own process.
-fn sample_agent(broker: &Broker, dir: &Path, kind: &str, agent: &str, extra: &[&str]) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_a2a-gateway"));
-    cmd.args(["sample-agent", kind, agent, "--broker", &broker.url()])
-        .args(["--keep-alive", "5"])
-        .args(extra)
-        .env_remove("RUST_LOG");
-    let name = format!("sample-agent {kind} {agent}");
-    Proc::spawn(
-        &name,
-        &mut cmd,
-        dir.join(format!("{}.log", agent.replace('/', "_"))),
-    )
-}
-
-fn nginx_bin() -> PathBuf {
-    for dir in std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .chain(["/usr/sbin", "/usr/local/sbin"])
-    {
-        let p = Path::new(dir).join("nginx");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("nginx not found: install it (apt-get install -y nginx); .ci/run does");
+fn sample_agent(broker: &Broker, kind: &str, agent: &str, extra: &[&str]) -> Proc {
+    let mut args = vec!["--keep-alive", "5"];
+    args.extend_from_slice(extra);
+    spawn_agent(broker, kind, agent, &args)
 }
 
 /// The sample `deploy/nginx.conf`.
@@ -252,7 +86,7 @@ impl Nginx {
     /// and `http` blocks `/etc/nginx/nginx.conf` would provide, with pid, logs
     /// and temp paths in a temporary directory.
     async fn start(upstreams: [&GatewayProc; 2]) -> Nginx {
-        let bin = nginx_bin();
+        let bin = system_program("nginx");
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("tempdir");
             let d = dir.path();
@@ -309,7 +143,7 @@ impl Nginx {
                 .arg(&conf_path)
                 .arg("-e")
                 .arg(d.join("error.log"));
-            let proc = Proc::spawn("nginx", &mut cmd, d.join("nginx.out"));
+            let proc = Proc::spawn_command("nginx", cmd);
             let mut nginx = Nginx {
                 base: format!("http://127.0.0.1:{port}"),
                 port,
@@ -319,7 +153,7 @@ impl Nginx {
             let deadline = Instant::now() + Duration::from_secs(10);
             let mut listening = false;
             while Instant::now() < deadline {
-                if nginx.proc.exited() {
+                if nginx.proc.exited().is_some() {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -332,12 +166,12 @@ impl Nginx {
                 return nginx;
             }
             let errors = nginx.error_log();
-            if nginx.proc.exited() && errors.contains("Address already in use") {
+            if nginx.proc.exited().is_some() && errors.contains("Address already in use") {
                 continue;
             }
             panic!(
                 "nginx did not listen on {port} within 10 s:\n{errors}\n{}",
-                nginx.proc.log_text()
+                nginx.proc.log()
             );
         }
         panic!("nginx: no free port in 5 attempts");
@@ -601,12 +435,11 @@ async fn wait_listing(base: &str, expected: &[(&str, &str)]) {
 }
 
 /// Mosquitto, two gateway subprocesses and a directory for logs.
-async fn two_gateways() -> (Broker, tempfile::TempDir, GatewayProc, GatewayProc) {
+async fn two_gateways() -> (Broker, GatewayProc, GatewayProc) {
     let broker = Broker::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let a = GatewayProc::start(&broker, dir.path(), "gateway-a").await;
-    let b = GatewayProc::start(&broker, dir.path(), "gateway-b").await;
-    (broker, dir, a, b)
+    let a = start_gateway(&broker, "gateway-a", GATEWAY_ENV).await;
+    let b = start_gateway(&broker, "gateway-b", GATEWAY_ENV).await;
+    (broker, a, b)
 }
 
 // ---------------------------------------------------------------------------
@@ -620,9 +453,9 @@ async fn two_gateways() -> (Broker, tempfile::TempDir, GatewayProc, GatewayProc)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_instances_index_the_same_agents() {
     let started = Instant::now();
-    let (broker, dir, a, b) = two_gateways().await;
-    let _echo = sample_agent(&broker, dir.path(), "echo", ECHO, &[]);
-    let _inspect = sample_agent(&broker, dir.path(), "inspection", INSPECT, &[]);
+    let (broker, a, b) = two_gateways().await;
+    let _echo = sample_agent(&broker, "echo", ECHO, &[]);
+    let _inspect = sample_agent(&broker, "inspection", INSPECT, &[]);
     let _local = start_agent(&broker, LOCAL, samples::echo_card(), samples::echo).await;
     let leaver = start_agent(&broker, LEAVER, samples::echo_card(), samples::echo).await;
     within(10, "agent shutdown", leaver.shutdown()).await;
@@ -713,10 +546,9 @@ async fn both_instances_index_the_same_agents() {
 async fn stream_reattaches_on_the_other_instance() {
     const STEPS: u32 = 8;
     let started = Instant::now();
-    let (broker, dir, a, b) = two_gateways().await;
+    let (broker, a, b) = two_gateways().await;
     let _inspect = sample_agent(
         &broker,
-        dir.path(),
         "inspection",
         INSPECT,
         &["--steps", &STEPS.to_string(), "--step-ms", "350"],
@@ -878,11 +710,10 @@ async fn stream_reattaches_on_the_other_instance() {
 async fn killing_one_instance_leaves_the_other_serving() {
     const STEPS: u32 = 8;
     let started = Instant::now();
-    let (broker, dir, a, b) = two_gateways().await;
+    let (broker, a, b) = two_gateways().await;
     let _echo = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
     let _inspect = sample_agent(
         &broker,
-        dir.path(),
         "inspection",
         INSPECT,
         &["--steps", &STEPS.to_string(), "--step-ms", "300"],
@@ -965,7 +796,7 @@ async fn killing_one_instance_leaves_the_other_serving() {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed_at = Instant::now();
-    gws[victim].kill();
+    gws[victim].proc.kill9();
     eprintln!(
         "SIGKILLed {} (serving the stream of task {task_id})",
         gws[victim].name

@@ -24,19 +24,20 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-/// Finds the mosquitto binary (Debian installs it in /usr/sbin).
-fn mosquitto_bin() -> PathBuf {
+/// Finds a Debian-packaged program, also in the sbin directories a non-root
+/// PATH lacks (mosquitto and nginx live in /usr/sbin).
+pub fn system_program(name: &str) -> PathBuf {
     for dir in std::env::var("PATH")
         .unwrap_or_default()
         .split(':')
         .chain(["/usr/sbin", "/usr/local/sbin"])
     {
-        let p = Path::new(dir).join("mosquitto");
+        let p = Path::new(dir).join(name);
         if p.is_file() {
             return p;
         }
     }
-    panic!("mosquitto not found: install it (apt-get install -y mosquitto); .ci/run does");
+    panic!("{name} not found: install it (apt-get install -y {name}); .ci/run does");
 }
 
 /// A Mosquitto broker owned by one test.
@@ -172,7 +173,7 @@ impl Broker {
             ),
         )
         .expect("write conf");
-        let child = Command::new(mosquitto_bin())
+        let child = Command::new(system_program("mosquitto"))
             .arg("-c")
             .arg(&conf)
             .stdout(Stdio::null())
@@ -244,7 +245,7 @@ impl Drop for Broker {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = StdListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }

@@ -29,14 +29,8 @@ impl Proc {
     /// Runs `a2a-gateway <args>` with `env` on top of a clean environment (no
     /// inherited `A2A_GATEWAY*` settings).
     pub fn spawn(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(BIN);
         cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
             .env("RUST_LOG", "info,rumqttc=warn,mqtt5=warn");
         for (k, _) in std::env::vars() {
             if k.starts_with("A2A_GATEWAY") {
@@ -46,7 +40,18 @@ impl Proc {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Proc::spawn_command(name, cmd)
+    }
+
+    /// Runs any program, its stdout and stderr into the log file.
+    pub fn spawn_command(name: &str, mut cmd: Command) -> Proc {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
         let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         Proc {
@@ -80,6 +85,21 @@ impl Proc {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, up to `grace` to exit, then SIGKILL.
+    pub fn terminate(&mut self, grace: Duration) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill9();
     }
 
     /// The exit status, if it has exited.
@@ -123,6 +143,14 @@ impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- last lines of {} ({}) ---\n{}",
+                self.name,
+                self.log.display(),
+                self.log_tail(40)
+            );
+        }
     }
 }
 
@@ -169,6 +197,8 @@ pub fn spawn_agent(broker: &Broker, kind: &str, agent: &str, extra: &[&str]) -> 
 
 /// `a2a-gateway serve` as a child process on a free port.
 pub struct GatewayProc {
+    /// The instance id, for messages.
+    pub name: String,
     pub proc: Proc,
     pub base: String,
     pub addr: SocketAddr,
@@ -195,6 +225,7 @@ pub async fn start_gateway(broker: &Broker, instance: &str, env: &[(&str, &str)]
             &all,
         );
         let mut gw = GatewayProc {
+            name: instance.to_owned(),
             proc,
             base: format!("http://{listen}"),
             addr: listen.parse().expect("addr"),
