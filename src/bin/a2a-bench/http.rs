@@ -50,6 +50,29 @@ impl Conn {
             .map_err(|e| e.to_string())
     }
 
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        let req = self.request(method, path, body)?;
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        self.sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// POSTs a request answered with SSE; its body once the status is 200.
+    async fn sse(&mut self, path: &str, body: Bytes) -> Result<hyper::body::Incoming, String> {
+        let resp = self.send("POST", path, body).await?;
+        if resp.status() != 200 {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        Ok(resp.into_body())
+    }
+
     /// Sends a request and reads the whole body.
     pub async fn call(
         &mut self,
@@ -57,13 +80,7 @@ impl Conn {
         path: &str,
         body: Bytes,
     ) -> Result<(u16, Bytes), String> {
-        let req = self.request(method, path, body)?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp = self.send(method, path, body).await?;
         let status = resp.status().as_u16();
         let body = resp
             .into_body()
@@ -81,17 +98,7 @@ impl Conn {
         body: Bytes,
     ) -> Result<(std::time::Duration, usize), String> {
         let start = std::time::Instant::now();
-        let req = self.request("POST", path, body)?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status() != 200 {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        let mut body = resp.into_body();
+        let mut body = self.sse(path, body).await?;
         let mut first = None;
         let mut events = 0usize;
         let mut pending = Vec::new();
@@ -124,17 +131,7 @@ impl Conn {
         path: &str,
         body: Bytes,
     ) -> Result<hyper::body::Incoming, String> {
-        let req = self.request("POST", path, body)?;
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status() != 200 {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        let mut body = resp.into_body();
+        let mut body = self.sse(path, body).await?;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| e.to_string())?;
             if frame
