@@ -152,6 +152,17 @@ impl State {
 
 /// Caps the memory spent remembering refused cards.
 const MAX_REJECTIONS: usize = 10_000;
+/// Longest topic and reason remembered per refusal (a valid discovery topic is
+/// at most 18 + 3 × 128 + 2 characters).
+const MAX_REMEMBERED_CHARS: usize = 512;
+
+/// The first `max` characters of `text`.
+fn clip(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
 
 /// The searchable set of agents seen on discovery topics.
 #[derive(Debug)]
@@ -252,6 +263,11 @@ impl Index {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         payload.hash(&mut h);
         let payload_hash = h.finish();
+        // A hostile topic can be as long as a packet; what is remembered and
+        // logged is capped. No valid discovery topic is that long, so lookups by
+        // a valid address are unaffected.
+        let topic = clip(topic, MAX_REMEMBERED_CHARS);
+        let reason = clip(&reason, MAX_REMEMBERED_CHARS).to_owned();
         let mut rejected = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
         let known = rejected
             .get(topic)
@@ -487,6 +503,24 @@ mod tests {
         idx.begin_sync(3);
         assert_eq!(idx.end_sync(2), 0);
         assert!(!idx.is_synced());
+    }
+
+    #[test]
+    fn refusals_of_huge_topics_are_remembered_clipped() {
+        let idx = Index::new(1024);
+        let topic = format!("$a2a/v1/discovery/{}/u/a", "x".repeat(65_536));
+        let Applied::Rejected { reason, .. } = idx.apply(&topic, &card("A"), None) else {
+            panic!("refused");
+        };
+        assert!(
+            reason.chars().count() <= MAX_REMEMBERED_CHARS,
+            "{}",
+            reason.len()
+        );
+        let remembered = idx.rejected.lock().unwrap();
+        let (key, r) = remembered.iter().next().unwrap();
+        assert_eq!(key.chars().count(), MAX_REMEMBERED_CHARS);
+        assert!(r.reason.len() <= MAX_REMEMBERED_CHARS);
     }
 
     #[test]
