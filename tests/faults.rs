@@ -581,17 +581,19 @@ async fn sigterm_drains_in_flight_requests_and_ends_streams() {
 
     // No new connections, while the blocking call is still being served.
     let refused = loop {
+        assert!(
+            t_term.elapsed() < Duration::from_secs(2),
+            "still accepting connections"
+        );
         match tokio::net::TcpStream::connect(gw.addr).await {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break t_term.elapsed(),
+            // Accepted (the listener is not closed yet) or reset (it closed
+            // while this connection sat in its backlog): try again.
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
             Err(e) => panic!("unexpected connect error: {e}"),
-            Ok(_) => {
-                assert!(
-                    t_term.elapsed() < Duration::from_secs(2),
-                    "still accepting connections"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
         }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let still_running = !blocking.is_finished();
     eprintln!(
