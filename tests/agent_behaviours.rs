@@ -431,6 +431,36 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
     );
 }
 
+/// Answers each GetTask the gateway sends about `task` with `result` until
+/// `call` ends. Every attempt is answered: on a loaded machine an answer can
+/// miss its attempt's first-reply window, and the gateway then asks again.
+async fn answer_get_task_until_done<T>(
+    agent: &mut RawClient,
+    mut call: tokio::task::JoinHandle<T>,
+    task: &str,
+    result: Value,
+) -> T {
+    let mut asked = 0;
+    loop {
+        tokio::select! {
+            done = &mut call => {
+                assert!(asked > 0, "the gateway never asked GetTask");
+                return done.unwrap();
+            }
+            get = agent.next(Duration::from_secs(10)) => {
+                let get = get.expect("a GetTask follow-up, or the end of the call");
+                let g = payload_json(&get);
+                assert_eq!(g["method"], "GetTask");
+                assert_eq!(g["params"]["id"], task);
+                asked += 1;
+                agent
+                    .reply(&get, &json!({"jsonrpc": "2.0", "id": g["id"], "result": result}))
+                    .await;
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_stalled_stream_is_recovered_with_get_task() {
     let broker = Broker::start();
@@ -457,17 +487,13 @@ async fn a_stalled_stream_is_recovered_with_get_task() {
         .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}}}))
         .await;
     // Then silence; the gateway asks GetTask after the idle timeout.
-    let get = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("GetTask follow-up");
-    let g = payload_json(&get);
-    assert_eq!(g["method"], "GetTask");
-    assert_eq!(g["params"]["id"], task.as_str());
-    agent
-        .reply(&get, &json!({"jsonrpc": "2.0", "id": g["id"], "result": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"}}}))
-        .await;
-    let (_, events) = call.await.unwrap();
+    let (_, events) = answer_get_task_until_done(
+        &mut agent,
+        call,
+        &task,
+        json!({"id": task, "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"}}),
+    )
+    .await;
     assert_eq!(
         state_of(&events.last().unwrap()["result"]),
         Some("TASK_STATE_COMPLETED"),
@@ -492,14 +518,13 @@ async fn a_stalled_stream_is_recovered_with_get_task() {
     agent
         .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}}}))
         .await;
-    let get = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("GetTask follow-up");
-    agent
-        .reply(&get, &json!({"jsonrpc": "2.0", "id": 1, "result": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}}))
-        .await;
-    let (_, events) = call.await.unwrap();
+    let (_, events) = answer_get_task_until_done(
+        &mut agent,
+        call,
+        &task,
+        json!({"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}),
+    )
+    .await;
     let last = events.last().unwrap();
     assert_eq!(last["error"]["code"], -31004, "{events:#?}");
     assert_eq!(
