@@ -74,6 +74,14 @@ pub struct HttpConfig {
     pub keepalive_secs: u64,
     /// On shutdown, how long in-flight requests may take to finish, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Longest time a client may take to send a request's headers, in seconds;
+    /// slower connections are closed (slow-header clients would otherwise hold
+    /// a connection and its buffers for as long as they like).
+    pub header_read_timeout_secs: u64,
+    /// Largest request head (request line and headers), in bytes; larger ones
+    /// get HTTP 431. It is also each HTTP/1 connection's read buffer, held as
+    /// long as the connection (an SSE stream) is open. At least 8192.
+    pub max_header_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -85,6 +93,8 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024 * 1024,
             keepalive_secs: 3,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 30,
+            max_header_bytes: 8192,
         }
     }
 }
@@ -316,6 +326,21 @@ impl Config {
         }
         if self.http.keepalive_secs == 0 {
             return Err(invalid("http.keepalive_secs", "must be at least 1"));
+        }
+        if self.http.header_read_timeout_secs == 0 {
+            return Err(invalid(
+                "http.header_read_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.http.max_header_bytes < crate::gateway::server::MIN_HEADER_BYTES {
+            return Err(invalid(
+                "http.max_header_bytes",
+                format!(
+                    "must be at least {} (the HTTP library's minimum)",
+                    crate::gateway::server::MIN_HEADER_BYTES
+                ),
+            ));
         }
 
         self.broker_url()?;
@@ -578,6 +603,11 @@ mod tests {
             ("http:\n  public_url: ftp://x\n", "http.public_url"),
             ("mqtt:\n  password: p\n", "mqtt.password"),
             ("log:\n  format: xml\n", "log.format"),
+            (
+                "http:\n  header_read_timeout_secs: 0\n",
+                "http.header_read_timeout_secs",
+            ),
+            ("http:\n  max_header_bytes: 4096\n", "http.max_header_bytes"),
         ];
         for (yaml, key) in cases {
             let err = Config::from_yaml(yaml).unwrap_err().to_string();

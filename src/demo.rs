@@ -56,14 +56,14 @@ pub async fn run(
     }
     println!("{}", banner(local, &broker_url));
 
-    let served = server
+    server
         .await
         .map_err(|e| format!("gateway task failed: {e}"))?;
     echo.shutdown().await;
     inspect.shutdown().await;
     broker.stop().await;
     println!("demo stopped");
-    served.map_err(|e| format!("HTTP server failed: {e}"))
+    Ok(())
 }
 
 async fn start_sample<F, Fut>(

@@ -274,3 +274,69 @@ async fn malformed_paths_and_parts_get_the_gateway_error_format() {
         "{r}"
     );
 }
+
+/// A client that sends part of its headers and then nothing is disconnected
+/// after `http.header_read_timeout_secs`; other clients are served meanwhile.
+#[tokio::test]
+async fn clients_that_never_finish_their_headers_are_cut_off() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let broker = Broker::start();
+    let mut config = test_config(&broker);
+    config.http.header_read_timeout_secs = 1;
+    let gw = TestGateway::start_with(config).await;
+
+    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+
+    // Served while the slow client holds its connection.
+    let r = http()
+        .get(format!("{}/healthz", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    let closed_after = started.elapsed();
+    assert!(
+        matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+        "the connection was still open after 5 s"
+    );
+    assert!(
+        closed_after >= Duration::from_millis(900),
+        "closed too early: {closed_after:?}"
+    );
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected reply to a half-sent request: {text}"
+    );
+    eprintln!(
+        "slow-header client cut off after {} ms",
+        closed_after.as_millis()
+    );
+}
+
+/// Request heads up to `http.max_header_bytes` are served; larger ones get 431
+/// and the connection is closed, not buffered.
+#[tokio::test]
+async fn request_heads_over_the_limit_get_431() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    let url = format!("{}/healthz", gw.base);
+    for (header_kib, status) in [(6, 200), (9, 431)] {
+        let r = http()
+            .get(&url)
+            .header("x-padding", "x".repeat(header_kib * 1024))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "a {header_kib} KiB header");
+    }
+}

@@ -188,7 +188,9 @@ impl StreamTracker {
         match item {
             Item::Message(message) => {
                 self.finished = true;
-                self.final_message = Some(message.clone());
+                if self.aggregates() {
+                    self.final_message = Some(message.clone());
+                }
                 out.push(json!({ "message": message }));
             }
             Item::Task(task) => {
@@ -198,7 +200,9 @@ impl StreamTracker {
                     self.context_id.get_or_insert_with(|| ctx.to_owned());
                 }
                 self.started = true;
-                self.aggregate = Some(task.clone());
+                if self.aggregates() {
+                    self.aggregate = Some(task.clone());
+                }
                 if state.is_some_and(TaskState::ends_stream)
                     || matches!(self.mode, Mode::Immediate)
                     || matches!(
@@ -239,7 +243,17 @@ impl StreamTracker {
                 out.push(json!({ "artifactUpdate": event }));
             }
         }
+        if self.started && !self.aggregates() {
+            // Only a synthesised first Task needs it.
+            self.user_message = None;
+        }
         Ok(out)
+    }
+
+    /// Whether the outcome is built here. A stream relays items and keeps
+    /// nothing of them: its memory must not grow with what it carries.
+    fn aggregates(&self) -> bool {
+        self.mode != Mode::Stream
     }
 
     /// The task this exchange is about, once known.
@@ -267,7 +281,8 @@ impl StreamTracker {
         vec![item]
     }
 
-    /// The outcome for SendMessage: `{"message": ...}` or `{"task": ...}`.
+    /// The outcome for SendMessage: `{"message": ...}` or `{"task": ...}`
+    /// (never for a stream: it keeps nothing).
     pub fn outcome(&self) -> Option<Value> {
         if let Some(m) = &self.final_message {
             return Some(json!({ "message": m }));
@@ -315,7 +330,9 @@ impl StreamTracker {
         }
         let task = Value::Object(task);
         self.started = true;
-        self.aggregate = Some(task.clone());
+        if self.aggregates() {
+            self.aggregate = Some(task.clone());
+        }
         task
     }
 
@@ -445,15 +462,13 @@ mod tests {
         json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "taskId": "t1"})
     }
 
+    fn tracker_with_user_message(mode: Mode) -> StreamTracker {
+        StreamTracker::new("o/u/a", mode, Some("t1".into()), None, Some(user_msg()))
+    }
+
     #[test]
     fn emqx_style_stream_gets_a_synthesised_task_first() {
-        let mut t = StreamTracker::new(
-            "o/u/a",
-            Mode::Stream,
-            Some("t1".into()),
-            None,
-            Some(user_msg()),
-        );
+        let mut t = tracker_with_user_message(Mode::Stream);
         let first = t.on_item(status("t1", "TASK_STATE_SUBMITTED")).unwrap();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0]["task"]["id"], "t1");
@@ -469,6 +484,41 @@ mod tests {
         assert_eq!(t.on_item(artifact("t1", "a", "x", false)).unwrap().len(), 1);
         t.on_item(status("t1", "TASK_STATE_COMPLETED")).unwrap();
         assert!(t.is_finished());
+    }
+
+    #[test]
+    fn a_stream_keeps_nothing_of_what_it_relays() {
+        let mut t = tracker_with_user_message(Mode::Stream);
+        t.on_item(status("t1", "TASK_STATE_WORKING")).unwrap();
+        for i in 0..1000 {
+            let out = t
+                .on_item(artifact("t1", "a", &"x".repeat(100), i > 0))
+                .unwrap();
+            assert_eq!(out.len(), 1);
+        }
+        assert!(t.user_message.is_none());
+        assert!(
+            t.aggregate.is_none(),
+            "a stream must not accumulate artifacts"
+        );
+        assert_eq!(t.outcome(), None);
+        // The same items in a blocking exchange do build the outcome.
+        let mut b = tracker_with_user_message(Mode::Blocking {
+            task_result_ends: false,
+        });
+        b.on_item(status("t1", "TASK_STATE_WORKING")).unwrap();
+        for i in 0..3 {
+            b.on_item(artifact("t1", "a", "x", i > 0)).unwrap();
+        }
+        let task = b.outcome().unwrap();
+        assert_eq!(
+            task["task"]["artifacts"][0]["parts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(task["task"]["history"][0]["messageId"], "m");
     }
 
     #[test]
@@ -497,7 +547,21 @@ mod tests {
         ))
         .unwrap();
         assert!(t.is_finished());
-        assert!(t.outcome().unwrap().get("message").is_some());
+        let mut b = StreamTracker::new(
+            "a",
+            Mode::Blocking {
+                task_result_ends: false,
+            },
+            None,
+            None,
+            None,
+        );
+        b.on_item(AgentItem::Result(
+            json!({"message": {"messageId": "x", "role": "ROLE_AGENT", "parts": []}}),
+        ))
+        .unwrap();
+        assert!(b.is_finished());
+        assert!(b.outcome().unwrap().get("message").is_some());
     }
 
     #[test]

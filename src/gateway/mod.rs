@@ -21,6 +21,7 @@ pub mod jsonrpc;
 pub mod registry_api;
 pub mod respond;
 pub mod rest;
+pub mod server;
 pub mod version;
 
 use std::future::Future;
@@ -29,7 +30,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -238,32 +238,29 @@ impl Gateway {
         mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) {
         let app = self.router();
         let token = self.state.inner.shutdown.clone();
         let grace = Duration::from_secs(self.state.config().http.shutdown_grace_secs);
         let signalled = token.clone();
-        // Without TCP_NODELAY, Nagle holds each small SSE event until the client's
-        // delayed ACK (~40 ms), which caps a stream at a few dozen events per second.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY on an HTTP connection");
-            }
-        });
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let options = server::ServerOptions {
+            header_read_timeout: Duration::from_secs(
+                self.state.config().http.header_read_timeout_secs,
+            ),
+            max_header_bytes: self.state.config().http.max_header_bytes,
+        };
+        let server = server::serve(listener, app, options, async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing in-flight requests");
             signalled.cancel();
         });
-        let result = tokio::select! {
-            r = server => r,
+        tokio::select! {
+            () = server => {}
             _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing them");
-                Ok(())
             }
-        };
+        }
         self.stop().await;
-        result
     }
 
     /// Stops background work and disconnects from the broker.

@@ -240,7 +240,7 @@ impl Requester {
 #[derive(Debug)]
 pub struct Exchange {
     waiter: ReplyWaiter,
-    first: Option<Reply>,
+    first: Option<Box<Reply>>,
     idle: Duration,
     attempts: u32,
 }
@@ -249,10 +249,10 @@ impl Exchange {
     /// The next reply. Errors end the exchange.
     pub async fn next(&mut self) -> Result<Reply, RequestError> {
         if let Some(first) = self.first.take() {
-            return Ok(first);
+            return Ok(*first);
         }
         match tokio::time::timeout(self.idle, self.waiter.recv()).await {
-            Ok(Some(Delivery::Reply(reply))) => Ok(reply),
+            Ok(Some(Delivery::Reply(reply))) => Ok(*reply),
             Ok(Some(Delivery::ConnectionLost)) => Err(RequestError::ConnectionLost),
             Ok(Some(Delivery::Overflow)) | Ok(None) => Err(RequestError::Overflow),
             Err(_) => Err(RequestError::StreamIdle { idle: self.idle }),

@@ -29,9 +29,13 @@ pub struct Reply {
 }
 
 /// What a waiter receives.
+///
+/// The reply is boxed so that a waiter's channel, whose first block of 32 slots
+/// is allocated up front and held as long as the request (an SSE stream can be
+/// open for hours), costs 8 bytes per slot rather than the size of a `Reply`.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    Reply(Reply),
+    Reply(Box<Reply>),
     /// The broker connection dropped; the reply may never come.
     ConnectionLost,
     /// Replies arrived faster than they were consumed; the rest were dropped.
@@ -95,10 +99,10 @@ impl ReplyRouter {
             .iter()
             .find(|(k, _)| k == RESPONDER_PROPERTY)
             .map(|(_, v)| v.clone());
-        let delivery = Delivery::Reply(Reply {
+        let delivery = Delivery::Reply(Box::new(Reply {
             payload: publish.payload.clone(),
             responder,
-        });
+        }));
         let full = match self.waiters.get(correlation) {
             None => {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);

@@ -256,7 +256,7 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     pub state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    join: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    join: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Test defaults: the profile's timeouts shortened so failures show quickly.

@@ -61,6 +61,11 @@ struct Args {
     /// Skip parts: any of `latency`, `discovery`, `streams`.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Runs each gateway under this command, split on spaces (a profiler:
+    /// `--gateway-wrapper "heaptrack -o /tmp/gw"`). RSS figures then describe
+    /// the wrapper's process, not the gateway alone.
+    #[arg(long)]
+    gateway_wrapper: Option<String>,
 }
 
 const AGENT: &str = "bench/lab/echo";
@@ -75,6 +80,9 @@ fn main() {
         args.rounds = 1;
         args.cards = vec![500];
         args.streams = 50;
+    }
+    if let Some(wrapper) = &args.gateway_wrapper {
+        procs::wrap_gateway(wrapper.split_whitespace().map(str::to_owned).collect());
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -711,30 +719,116 @@ async fn streams_suite(args: &Args, broker: &str, report: &mut Report) -> Result
         ],
         &[],
     )?;
-    let (gateway, base) = procs::gateway(broker, &[])?;
-    wait_ready(&base, 1).await?;
-    let before = gateway.rss_kib().unwrap_or(0);
-    let started = Instant::now();
     let path = format!("/agents/{LONG_AGENT}");
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(), String>>(n);
+    let mut per_stream = Vec::new();
+    for transport in [Transport::Http1, Transport::Http2] {
+        // A fresh gateway each time: memory freed by the previous run would
+        // otherwise be reused and hide the cost.
+        let (gateway, base) = procs::gateway(broker, &[])?;
+        wait_ready(&base, 1).await?;
+        let before = gateway.rss_kib().unwrap_or(0);
+        let held = hold_streams(&base, &path, n, transport).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = gateway.rss_kib().unwrap_or(0);
+        let per = after.saturating_sub(before) as f64 * 1024.0 / held.ok.max(1) as f64;
+        println!(
+            "== {n} concurrent SSE streams, {} ==",
+            transport.describe(n)
+        );
+        println!(
+            "{} open in {:.1} s; gateway RSS {before} -> {after} KiB ({per:.0} B per stream){}\n",
+            held.ok,
+            held.opened.as_secs_f64(),
+            held.first_error
+                .as_ref()
+                .map(|e| format!("; first error: {e}"))
+                .unwrap_or_default()
+        );
+        per_stream.push((transport, held.ok, per));
+        drop(held);
+        gateway.stop(Duration::from_secs(5));
+    }
+    report.streams = per_stream;
+    agent.stop(Duration::from_secs(5));
+    Ok(())
+}
+
+/// How the SSE streams reach the gateway.
+#[derive(Clone, Copy, PartialEq)]
+enum Transport {
+    /// One HTTP/1.1 connection per stream, as SSE clients usually do.
+    Http1,
+    /// Streams multiplexed over HTTP/2 connections.
+    Http2,
+}
+
+/// HTTP/2 streams per connection (hyper's server allows 200 by default).
+const H2_STREAMS_PER_CONN: usize = 100;
+
+impl Transport {
+    fn describe(self, n: usize) -> String {
+        match self {
+            Transport::Http1 => "HTTP/1.1, one connection each".into(),
+            Transport::Http2 => format!("HTTP/2, {} connections", n.div_ceil(H2_STREAMS_PER_CONN)),
+        }
+    }
+}
+
+/// Streams held open until dropped.
+struct HeldStreams {
+    ok: usize,
+    opened: Duration,
+    first_error: Option<String>,
+    holders: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for HeldStreams {
+    fn drop(&mut self) {
+        for h in &self.holders {
+            h.abort();
+        }
+    }
+}
+
+/// Opens `n` SendStreamingMessage streams (256 at a time) and keeps them open.
+async fn hold_streams(
+    base: &str,
+    path: &str,
+    n: usize,
+    transport: Transport,
+) -> Result<HeldStreams, String> {
+    let mut h2_conns = Vec::new();
+    if transport == Transport::Http2 {
+        for _ in 0..n.div_ceil(H2_STREAMS_PER_CONN) {
+            h2_conns.push(http::H2Conn::open(base).await?);
+        }
+    }
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(), String>>(n.max(1));
     let sem = Arc::new(tokio::sync::Semaphore::new(256));
     let mut holders = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let permit = sem
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
-        let base = base.clone();
-        let path = path.clone();
+        let base = base.to_owned();
+        let path = path.to_owned();
         let tx = tx.clone();
+        let h2 = h2_conns.get(i / H2_STREAMS_PER_CONN).cloned();
         holders.push(tokio::spawn(async move {
-            let opened = async {
-                let mut conn = http::Conn::open(&base).await?;
-                let body = rpc("SendStreamingMessage", send_message_body(None));
-                conn.open_stream(&path, body).await.map(|s| (conn, s))
-            }
-            .await;
+            let body = rpc("SendStreamingMessage", send_message_body(None));
+            let opened = match h2 {
+                Some(mut conn) => conn.open_stream(&path, body).await.map(|s| (None, s)),
+                None => {
+                    async {
+                        let mut conn = http::Conn::open(&base).await?;
+                        conn.open_stream(&path, body).await.map(|s| (Some(conn), s))
+                    }
+                    .await
+                }
+            };
             drop(permit);
             match opened {
                 Ok(held) => {
@@ -760,32 +854,19 @@ async fn streams_suite(args: &Args, broker: &str, report: &mut Report) -> Result
             None => break,
         }
     }
-    let opened = started.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = gateway.rss_kib().unwrap_or(0);
-    let per_stream = after.saturating_sub(before) as f64 * 1024.0 / ok.max(1) as f64;
-    println!("== {n} concurrent SSE streams ==");
-    println!(
-        "{ok} open in {:.1} s; gateway RSS {before} -> {after} KiB ({per_stream:.0} B per stream){}\n",
-        opened.as_secs_f64(),
-        first_error
-            .map(|e| format!("; first error: {e}"))
-            .unwrap_or_default()
-    );
-    report.streams = Some((ok, per_stream));
-    for h in holders {
-        h.abort();
-    }
-    gateway.stop(Duration::from_secs(5));
-    agent.stop(Duration::from_secs(5));
-    Ok(())
+    Ok(HeldStreams {
+        ok,
+        opened: started.elapsed(),
+        first_error,
+        holders,
+    })
 }
 
 #[derive(Default)]
 struct Report {
     points: Vec<Point>,
     discovery: Vec<Discovery>,
-    streams: Option<(usize, f64)>,
+    streams: Vec<(Transport, usize, f64)>,
     idle_rss_kib: Option<u64>,
 }
 
@@ -850,9 +931,13 @@ impl Report {
                 true,
             );
         }
-        if let Some((n, per)) = self.streams {
+        for &(transport, n, per) in &self.streams {
+            let over = match transport {
+                Transport::Http1 => "HTTP/1.1",
+                Transport::Http2 => "HTTP/2",
+            };
             line(
-                &format!("RSS per SSE stream ({n} open)"),
+                &format!("RSS per SSE stream ({n} open, {over})"),
                 format!("{:.1} KiB", per / 1024.0),
                 "<= 16 KiB",
                 per <= 16.0 * 1024.0,

@@ -4,6 +4,7 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A child process killed on drop.
@@ -207,7 +208,16 @@ pub fn spawn_gateway_binary(
     args: &[&str],
     env: &[(&str, String)],
 ) -> Result<Proc, String> {
-    let mut cmd = Command::new(gateway_binary()?);
+    spawn(name, &gateway_binary()?, args, env)
+}
+
+fn spawn(
+    name: &str,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<Proc, String> {
+    let mut cmd = Command::new(program);
     cmd.args(args)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
@@ -219,6 +229,13 @@ pub fn spawn_gateway_binary(
     Ok(Proc { child })
 }
 
+static GATEWAY_WRAPPER: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Runs every later [`gateway`] under `wrapper` (a profiler command line).
+pub fn wrap_gateway(wrapper: Vec<String>) {
+    let _ = GATEWAY_WRAPPER.set(wrapper);
+}
+
 /// A gateway serving on a free port; returns it and its base URL once ready.
 pub fn gateway(broker_url: &str, extra_env: &[(&str, String)]) -> Result<(Proc, String), String> {
     let port = free_port();
@@ -228,11 +245,18 @@ pub fn gateway(broker_url: &str, extra_env: &[(&str, String)]) -> Result<(Proc, 
         ("A2A_GATEWAY__REQUESTS__MAX_IN_FLIGHT", "100000".to_owned()),
     ];
     env.extend(extra_env.iter().cloned());
-    let proc = spawn_gateway_binary(
-        "gateway",
-        &["serve", "--listen", &listen, "--broker", broker_url],
-        &env,
-    )?;
+    let binary = gateway_binary()?;
+    let binary = binary.to_string_lossy();
+    let serve = ["serve", "--listen", &listen, "--broker", broker_url];
+    let proc = match GATEWAY_WRAPPER.get().and_then(|w| w.split_first()) {
+        Some((program, wrapper_args)) => {
+            let mut args: Vec<&str> = wrapper_args.iter().map(String::as_str).collect();
+            args.push(&binary);
+            args.extend(serve);
+            spawn("gateway", Path::new(program), &args, &env)?
+        }
+        None => spawn("gateway", Path::new(&*binary), &serve, &env)?,
+    };
     if !wait_port(
         SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(10),
