@@ -3,9 +3,9 @@
 //! `axum::serve` fixes hyper's connection settings; this loop sets the ones an
 //! exposed gateway needs: a deadline for request headers (a client trickling
 //! bytes cannot pin a connection and its buffers forever), TCP_NODELAY (SSE
-//! events are small writes), and HTTP/1 buffer limits. Graceful shutdown stops
-//! accepting at once, lets requests in progress finish, and closes idle
-//! keep-alive connections.
+//! events are small writes), and a cap on the HTTP/1 read buffer. Graceful
+//! shutdown stops accepting at once, lets requests in progress finish, and
+//! closes idle keep-alive connections.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -93,11 +93,10 @@ fn builder(options: ServerOptions) -> Builder<TokioExecutor> {
         .header_read_timeout(options.header_read_timeout)
         // Unbounded, hyper lets a connection's read buffer grow to 16 KiB and
         // more; an open SSE stream keeps its buffer for its whole life.
-        .max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES))
-        // Body chunks are copied into the (always allocated) header buffer
-        // instead of queued alongside it: SSE events are small, and the queue
-        // is one more allocation per connection (docs/PERFORMANCE.md).
-        .writev(false);
+        // (Not `writev(false)`: flattening saves ~1 KiB per SSE stream but copies
+        // every large body, a registry page or a card list, into a write buffer
+        // the connection then keeps at that size; docs/PERFORMANCE.md.)
+        .max_buf_size(options.max_header_bytes.max(MIN_HEADER_BYTES));
     builder.http2().timer(TokioTimer::new());
     builder
 }
