@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use a2a_mqtt_gateway::mqtt::{OutgoingMessage, PublishProperties};
 use common::procs::*;
 use common::*;
 use serde_json::{Value, json};
@@ -800,26 +799,11 @@ async fn an_sse_client_that_stops_reading_does_not_grow_memory() {
         .windows(9)
         .position(|w| w == b"00000000 ")
         .expect("sequence slot");
-    let props = req.properties.clone().expect("request properties");
     let mut pushed = 0usize;
     for i in 0..EVENTS {
         let mut payload = template.clone();
         payload[seq_at..seq_at + 8].copy_from_slice(format!("{i:08}").as_bytes());
-        let msg = OutgoingMessage {
-            properties: PublishProperties {
-                correlation_data: props.correlation_data.clone(),
-                ..PublishProperties::default()
-            },
-            ..OutgoingMessage::new(
-                props.response_topic.clone().expect("response topic"),
-                payload,
-            )
-        };
-        agent
-            .handle
-            .publish(msg, Duration::from_secs(10))
-            .await
-            .expect("publish");
+        agent.reply_bytes(&req, payload).await;
         pushed += EVENT_BYTES;
     }
     // Everything reached the gateway: each item was delivered, counted as an

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use a2a_mqtt_gateway::agent::samples;
 use common::procs::*;
 use common::*;
-use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -279,33 +278,12 @@ async fn sse(req: reqwest::RequestBuilder) -> mpsc::Receiver<Value> {
         .unwrap_or_default()
         .to_owned();
     assert!(ct.starts_with("text/event-stream"), "content type {ct}");
-    let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(async move {
-        let mut buf = String::new();
-        let mut body = r.bytes_stream();
-        while let Some(Ok(chunk)) = body.next().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                for v in parse_sse(&block) {
-                    if tx.send(v).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
+    sse_events(r)
 }
 
 /// A JSON-RPC streaming call (A2A v1.0).
 async fn rpc_sse(url: &str, id: &str, method: &str, params: Value) -> mpsc::Receiver<Value> {
-    sse(http()
-        .post(url)
-        .header("A2A-Version", "1.0")
-        .header("Accept", "text/event-stream")
-        .json(&request(json!(id), method, params)))
-    .await
+    sse(stream_request(url, &request(json!(id), method, params))).await
 }
 
 /// The StreamResponse of an event: JSON-RPC's `result`, REST's body as is. A

@@ -499,28 +499,14 @@ async fn hostile_discovery_messages_are_not_indexed() {
         ("evil/unit/broken", "supportedInterfaces[0].url"),
         ("evil/unit/notjson", "not valid JSON"),
     ] {
-        let r: Value = http()
-            .get(format!("{}/api/v1/agents/{agent}", gw.base))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let r = gw.registry_entry(agent).await;
         assert_eq!(r["indexed"], false, "{agent}: {r}");
         let reason = r["validation"]["reason"].as_str().unwrap_or_default();
         assert!(reason.contains(why), "{agent}: {r}");
     }
 
     // The echo agent is untouched: its own card, and it answers.
-    let echo: Value = http()
-        .get(format!("{}/api/v1/agents/{ECHO}", gw.base))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let echo = gw.registry_entry(ECHO).await;
     assert_eq!(echo["name"], "Echo", "{echo}");
     let r = rpc(
         &gw.agent_url(ECHO),

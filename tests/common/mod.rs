@@ -321,6 +321,18 @@ impl TestGateway {
         }
     }
 
+    /// The registry API's entry for `agent` (`GET /api/v1/agents/{agent}`).
+    pub async fn registry_entry(&self, agent: &str) -> Value {
+        http()
+            .get(format!("{}/api/v1/agents/{agent}", self.base))
+            .send()
+            .await
+            .expect("registry GET")
+            .json()
+            .await
+            .expect("registry JSON")
+    }
+
     pub fn agent_url(&self, agent: &str) -> String {
         format!("{}/agents/{agent}", self.base)
     }
@@ -422,17 +434,19 @@ pub fn send_params(text: &str) -> Value {
     json!({"message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER", "parts": [{"text": text}]}})
 }
 
-/// POSTs a streaming request and collects every SSE `data:` payload until the
-/// server closes the stream. Also returns the content type.
-pub async fn rpc_stream(url: &str, body: &Value) -> (String, Vec<Value>) {
-    let r = http()
+/// A streaming JSON-RPC POST (A2A v1.0, asking for SSE), ready to send.
+pub fn stream_request(url: &str, body: &Value) -> reqwest::RequestBuilder {
+    http()
         .post(url)
         .header("A2A-Version", "1.0")
         .header("Accept", "text/event-stream")
         .json(body)
-        .send()
-        .await
-        .expect("request");
+}
+
+/// POSTs a streaming request and collects every SSE `data:` payload until the
+/// server closes the stream. Also returns the content type.
+pub async fn rpc_stream(url: &str, body: &Value) -> (String, Vec<Value>) {
+    let r = stream_request(url, body).send().await.expect("request");
     let content_type = r
         .headers()
         .get("content-type")
@@ -481,7 +495,12 @@ pub async fn open_stream_as(
     if let Some(v) = version {
         req = req.header("A2A-Version", v);
     }
-    let r = req.send().await.expect("request");
+    sse_events(req.send().await.expect("request"))
+}
+
+/// The JSON events of an SSE response as a channel; it closes when the body
+/// ends (cleanly or not).
+pub fn sse_events(r: reqwest::Response) -> mpsc::Receiver<Value> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
         let mut buf = String::new();
@@ -570,6 +589,11 @@ impl RawClient {
 
     /// Replies to a request publish with `body` (echoing its correlation data).
     pub async fn reply(&self, request: &Publish, body: &Value) {
+        self.reply_bytes(request, body.to_string()).await;
+    }
+
+    /// Replies to a request publish with raw `payload`.
+    pub async fn reply_bytes(&self, request: &Publish, payload: impl Into<Bytes>) {
         let props = request.properties.as_ref().expect("request properties");
         let msg = OutgoingMessage {
             properties: PublishProperties {
@@ -578,11 +602,11 @@ impl RawClient {
             },
             ..OutgoingMessage::new(
                 props.response_topic.clone().expect("response topic"),
-                body.to_string(),
+                payload,
             )
         };
         self.handle
-            .publish(msg, Duration::from_secs(5))
+            .publish(msg, Duration::from_secs(10))
             .await
             .expect("reply");
     }

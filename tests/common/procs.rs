@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{Broker, free_port, http, parse_sse};
+use super::{Broker, free_port, http, parse_sse, stream_request};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_a2a-gateway");
@@ -342,11 +342,7 @@ pub enum SseItem {
 
 /// Opens an SSE stream (A2A v1.0) and reports its events, then how it ended.
 pub async fn open_sse(url: &str, body: &Value) -> mpsc::UnboundedReceiver<SseItem> {
-    let r = http()
-        .post(url)
-        .header("A2A-Version", "1.0")
-        .header("Accept", "text/event-stream")
-        .json(body)
+    let r = stream_request(url, body)
         .send()
         .await
         .expect("stream request");
