@@ -14,13 +14,18 @@ use crate::a2a::types::{
 };
 
 /// Live updates buffered per task for slow subscribers; a subscriber that falls
-/// further behind gets a status snapshot instead of the missed events.
-const UPDATE_BUFFER: usize = 256;
+/// further behind gets a status snapshot instead of the missed events. A
+/// broadcast channel allocates all its slots up front (~350 B each), and a
+/// store holds thousands of tasks: 256 slots made every task cost ~90 KB.
+const UPDATE_BUFFER: usize = 32;
 
 struct Record {
     task: Task,
     seen_messages: HashSet<String>,
-    updates: broadcast::Sender<StreamResponse>,
+    /// Dropped once the task is final (it never changes again): subscribers
+    /// read what is buffered, then see the channel closed, and a store full of
+    /// finished tasks holds no update buffers.
+    updates: Option<broadcast::Sender<StreamResponse>>,
     cancel: CancellationToken,
     /// Monotonic counter of the last change, for ordering and eviction.
     touched: u64,
@@ -36,15 +41,28 @@ impl Record {
         }
         self.task.status = status.clone();
         self.touched = touched;
-        let _ = self
-            .updates
-            .send(StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
+        let terminal = status.state.is_terminal();
+        if let Some(updates) = &self.updates {
+            let _ = updates.send(StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
                 task_id: self.task.id.clone(),
                 context_id: self.task.context_id.clone(),
                 status,
                 metadata: None,
             }));
+        }
+        if terminal {
+            self.updates = None;
+        }
         true
+    }
+
+    /// A receiver of this task's updates; for a final task, one that reports
+    /// the channel closed at once.
+    fn subscribe(&self) -> broadcast::Receiver<StreamResponse> {
+        match &self.updates {
+            Some(updates) => updates.subscribe(),
+            None => broadcast::channel(1).1,
+        }
     }
 }
 
@@ -199,7 +217,7 @@ impl TaskStore {
             Record {
                 task: task.clone(),
                 seen_messages,
-                updates,
+                updates: Some(updates),
                 cancel: cancel.clone(),
                 touched,
             },
@@ -229,7 +247,7 @@ impl TaskStore {
         Some((
             Subscription {
                 snapshot: rec.task.clone(),
-                updates: rec.updates.subscribe(),
+                updates: rec.subscribe(),
             },
             rec.cancel.clone(),
         ))
@@ -246,7 +264,7 @@ impl TaskStore {
         let rec = inner.records.get(task_id)?;
         Some(Subscription {
             snapshot: rec.task.clone(),
-            updates: rec.updates.subscribe(),
+            updates: rec.subscribe(),
         })
     }
 
@@ -292,9 +310,8 @@ impl TaskStore {
             None => list.push(artifact.clone()),
         }
         rec.touched = touched;
-        let _ = rec
-            .updates
-            .send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
+        if let Some(updates) = &rec.updates {
+            let _ = updates.send(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
                 task_id: rec.task.id.clone(),
                 context_id: rec.task.context_id.clone(),
                 artifact,
@@ -302,6 +319,7 @@ impl TaskStore {
                 last_chunk,
                 metadata: None,
             }));
+        }
         true
     }
 
@@ -472,6 +490,17 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["status", "artifact", "artifact", "status"]);
+        assert_eq!(
+            sub.updates.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed),
+            "a final task's update channel is closed after its last update"
+        );
+        let mut late = store.subscribe("t").unwrap();
+        assert_eq!(late.snapshot.status.state, TaskState::Completed);
+        assert_eq!(
+            late.updates.try_recv(),
+            Err(broadcast::error::TryRecvError::Closed)
+        );
         let task = store.get("t").unwrap();
         assert_eq!(task.artifacts.unwrap()[0].parts.len(), 2);
         assert_eq!(
