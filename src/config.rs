@@ -52,6 +52,7 @@ pub struct Config {
     pub gateway: IdentityConfig,
     pub discovery: DiscoveryConfig,
     pub requests: RequestsConfig,
+    pub runtime: RuntimeConfig,
     pub log: LogConfig,
 }
 
@@ -224,6 +225,20 @@ impl Default for RequestsConfig {
         }
     }
 }
+
+/// The async runtime.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Threads running requests; 0 means one per CPU core. On a small machine
+    /// shared with the broker and agents, 1 halves the gateway's system calls
+    /// and context switches per call (docs/PERFORMANCE.md); add instances, not
+    /// threads, to scale there.
+    pub worker_threads: usize,
+}
+
+/// Most worker threads accepted: far beyond any core count, a typo guard.
+pub const MAX_WORKER_THREADS: usize = 1024;
 
 /// Log output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,6 +462,13 @@ impl Config {
             ));
         }
 
+        if self.runtime.worker_threads > MAX_WORKER_THREADS {
+            return Err(invalid(
+                "runtime.worker_threads",
+                format!("must be between 0 (one per CPU core) and {MAX_WORKER_THREADS}"),
+            ));
+        }
+
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));
         }
@@ -608,6 +630,10 @@ mod tests {
                 "http.header_read_timeout_secs",
             ),
             ("http:\n  max_header_bytes: 4096\n", "http.max_header_bytes"),
+            (
+                "runtime:\n  worker_threads: 100000\n",
+                "runtime.worker_threads",
+            ),
         ];
         for (yaml, key) in cases {
             let err = Config::from_yaml(yaml).unwrap_err().to_string();

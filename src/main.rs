@@ -173,7 +173,8 @@ fn main() -> ExitCode {
                 }
             };
             telemetry::init_logging(&config.log);
-            run_async(serve(config, embedded))
+            let threads = config.runtime.worker_threads;
+            run_async_on(threads, serve(config, embedded))
         }
         Command::Demo { listen } => {
             let Ok(listen) = listen.parse::<SocketAddr>() else {
@@ -280,10 +281,20 @@ fn run_client(fut: impl std::future::Future<Output = Result<(), cli::CliError>>)
 }
 
 fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    run_async_on(0, fut)
+}
+
+/// Runs `fut` on a multi-threaded runtime of `worker_threads` threads (0: one
+/// per CPU core, or `TOKIO_WORKER_THREADS`).
+fn run_async_on(
+    worker_threads: usize,
+    fut: impl std::future::Future<Output = Result<(), String>>,
+) -> ExitCode {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -505,3 +505,44 @@ async fn serve_with_the_embedded_broker_and_healthcheck() {
     let r = cli(&["healthcheck", "--url", &url]).await;
     assert_eq!(r.code, 1, "nothing listens any more");
 }
+
+/// Worker threads of a running process, by the name tokio gives them.
+fn runtime_workers(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "tokio-rt-worker")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn serve_runs_the_configured_number_of_worker_threads() {
+    let broker = Broker::start();
+    let one = procs::start_gateway(
+        &broker,
+        "threads1",
+        &[("A2A_GATEWAY__RUNTIME__WORKER_THREADS", "1")],
+    )
+    .await;
+    let three = procs::start_gateway(
+        &broker,
+        "threads3",
+        &[("A2A_GATEWAY__RUNTIME__WORKER_THREADS", "3")],
+    )
+    .await;
+    assert_eq!(runtime_workers(one.proc.pid()), 1);
+    assert_eq!(runtime_workers(three.proc.pid()), 3);
+    // And the check names the key when the value is out of range.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("g.yaml");
+    std::fs::write(&file, "runtime:\n  worker_threads: 5000\n").unwrap();
+    let r = cli(&["check-config", file.to_str().unwrap()]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("runtime.worker_threads"), "{}", r.stderr);
+}
