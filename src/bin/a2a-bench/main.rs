@@ -14,6 +14,7 @@
 mod http;
 mod load;
 mod procs;
+mod reference;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,6 +67,16 @@ struct Args {
     /// the wrapper's process, not the gateway alone.
     #[arg(long)]
     gateway_wrapper: Option<String>,
+    /// The gateway's `runtime.worker_threads` (default: the gateway's own, one
+    /// per core).
+    #[arg(long)]
+    gateway_threads: Option<usize>,
+    /// Internal: serve the reference composition on this address.
+    #[arg(long, hide = true, requires = "reference_broker")]
+    serve_reference: Option<std::net::SocketAddr>,
+    /// Internal: the broker of `--serve-reference`.
+    #[arg(long, hide = true)]
+    reference_broker: Option<String>,
 }
 
 const AGENT: &str = "bench/lab/echo";
@@ -73,6 +84,9 @@ const LONG_AGENT: &str = "bench/lab/slow";
 
 fn main() {
     let mut args = Args::parse();
+    if let (Some(listen), Some(broker)) = (args.serve_reference, args.reference_broker.clone()) {
+        serve_reference(listen, &broker);
+    }
     if args.quick {
         args.concurrency = vec![1, 4];
         args.warmup = 0.2;
@@ -83,6 +97,12 @@ fn main() {
     }
     if let Some(wrapper) = &args.gateway_wrapper {
         procs::wrap_gateway(wrapper.split_whitespace().map(str::to_owned).collect());
+    }
+    if let Some(threads) = args.gateway_threads {
+        procs::gateway_settings(vec![(
+            "A2A_GATEWAY__RUNTIME__WORKER_THREADS",
+            threads.to_string(),
+        )]);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -98,6 +118,19 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
+}
+
+/// The reference composition's process: serves until killed.
+fn serve_reference(listen: std::net::SocketAddr, broker: &str) -> ! {
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(reference::serve(listen, broker)));
+    if let Err(e) = served {
+        eprintln!("error: reference gateway: {e}");
+    }
+    std::process::exit(1);
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -330,8 +363,8 @@ async fn latency_suite(
             AGENT,
             "--broker",
             broker,
-            // Enough for c=64; the task store (10 000) fills during warm-up and
-            // then evicts one finished task per new one, a steady state.
+            // The task store fills during warm-up and then evicts one finished
+            // task per new one: a steady state, as in a long-running agent.
             "--max-tasks",
             "1000",
             "--max-streams",
@@ -341,6 +374,8 @@ async fn latency_suite(
     )?;
     let (gateway, base) = procs::gateway(broker, &[])?;
     wait_ready(&base, 1).await?;
+    let (reference, reference_base) = procs::reference_gateway(broker)?;
+    wait_ready(&reference_base, 1).await?;
     let idle = gateway.rss_kib();
     if broker_name == "mosquitto" {
         report.idle_rss_kib = idle;
@@ -350,7 +385,11 @@ async fn latency_suite(
     let topic = format!("$a2a/v1/request/{AGENT}");
     println!("== request/reply, broker: {broker_name} ==");
     println!(
-        "{:>4} | {:>10} {:>8} {:>8} | {:>10} {:>8} {:>8} | {:>7} {:>9} | {:>10} {:>9} {:>9}",
+        "direct: MQTT requester; send: SendMessage through the gateway; ref: the same call through \
+         a bare axum+rumqttc composition (src/bin/a2a-bench/reference.rs)"
+    );
+    println!(
+        "{:>4} | {:>9} {:>7} {:>7} | {:>9} {:>7} {:>7} | {:>9} {:>7} | {:>6} {:>7} {:>6} | {:>9} {:>8} {:>9}",
         "c",
         "direct/s",
         "p50 µs",
@@ -358,8 +397,11 @@ async fn latency_suite(
         "send/s",
         "p50 µs",
         "p99 µs",
+        "ref/s",
+        "p50 µs",
         "ratio",
         "Δp50 µs",
+        "gw/ref",
         "stream/s",
         "ttfe p50",
         "events/s"
@@ -368,14 +410,33 @@ async fn latency_suite(
         let client = Arc::new(
             DirectClient::connect(broker, &format!("d{}", uuid::Uuid::new_v4().simple())).await?,
         );
-        let mut pids = vec![("gateway", gateway.pid()), ("agent", agent.pid())];
+        let mut pids = vec![
+            ("gateway", gateway.pid()),
+            ("reference", reference.pid()),
+            ("agent", agent.pid()),
+        ];
         pids.extend(broker_pid.map(|p| ("broker", p)));
         // The embedded broker runs inside this process: "client" then includes it.
         pids.push(("client", 0));
         let probe = procs::CpuProbe::new(&pids);
         let path = format!("/agents/{AGENT}");
+        let over_http = |base: &String| {
+            let base = base.clone();
+            let path = path.clone();
+            move |_| {
+                let base = base.clone();
+                let path = path.clone();
+                async move {
+                    Ok(HttpWorker {
+                        conn: http::Conn::open(&base).await?,
+                        path,
+                    })
+                }
+            }
+        };
         let mut directs = Vec::new();
         let mut sends = Vec::new();
+        let mut refs = Vec::new();
         for _ in 0..args.rounds.max(1) {
             directs.push(
                 load::run(
@@ -398,16 +459,18 @@ async fn latency_suite(
                     warmup,
                     window,
                     probe.clone(),
-                    |_| {
-                        let base = base.clone();
-                        let path = path.clone();
-                        async move {
-                            Ok(HttpWorker {
-                                conn: http::Conn::open(&base).await?,
-                                path,
-                            })
-                        }
-                    },
+                    over_http(&base),
+                    http_send,
+                )
+                .await?,
+            );
+            refs.push(
+                load::run(
+                    c,
+                    warmup,
+                    window,
+                    probe.clone(),
+                    over_http(&reference_base),
                     http_send,
                 )
                 .await?,
@@ -415,11 +478,13 @@ async fn latency_suite(
         }
         let (direct, direct_cpu) = median_round(directs);
         let (send, send_cpu) = median_round(sends);
+        let (refd, ref_cpu) = median_round(refs);
         let (stream, ttfe, events) = stream_run(c, &base, &path, warmup, window).await?;
         let ratio = send.per_sec() / direct.per_sec();
         let dp50 = send.quantile_us(0.5) - direct.quantile_us(0.5);
+        let vs_ref = send.per_sec() / refd.per_sec();
         println!(
-            "{:>4} | {:>10.0} {:>8.0} {:>8.0} | {:>10.0} {:>8.0} {:>8.0} | {:>6.2}x {:>+9.0} | {:>10.0} {:>9.0} {:>9.0}",
+            "{:>4} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} | {:>5.2}x {:>+7.0} {:>5.2}x | {:>9.0} {:>8.0} {:>9.0}",
             c,
             direct.per_sec(),
             direct.quantile_us(0.5),
@@ -427,18 +492,27 @@ async fn latency_suite(
             send.per_sec(),
             send.quantile_us(0.5),
             send.quantile_us(0.99),
+            refd.per_sec(),
+            refd.quantile_us(0.5),
             ratio,
             dp50,
+            vs_ref,
             stream.per_sec(),
             ttfe,
             events,
         );
         println!(
-            "     CPU µs per call: direct [{}] | send [{}]",
+            "     CPU µs per call: direct [{}] | send [{}] | ref [{}]",
             direct_cpu.per_call(direct.count()),
-            send_cpu.per_call(send.count())
+            send_cpu.per_call(send.count()),
+            ref_cpu.per_call(refd.count())
         );
-        for (name, s) in [("direct", &direct), ("send", &send), ("stream", &stream)] {
+        for (name, s) in [
+            ("direct", &direct),
+            ("send", &send),
+            ("ref", &refd),
+            ("stream", &stream),
+        ] {
             if s.errors > 0 {
                 println!(
                     "     {name}: {} errors, first: {}",
@@ -448,11 +522,22 @@ async fn latency_suite(
             }
         }
         if broker_name == "mosquitto" {
-            report.points.push(Point { c, ratio, dp50 });
+            report.points.push(Point {
+                c,
+                ratio,
+                dp50,
+                ref_ratio: refd.per_sec() / direct.per_sec(),
+                ref_dp50: refd.quantile_us(0.5) - direct.quantile_us(0.5),
+            });
         }
     }
-    println!("gateway RSS idle: {} KiB\n", idle.unwrap_or(0));
+    println!(
+        "gateway RSS idle: {} KiB; agent RSS after the runs (task store full): {} KiB\n",
+        idle.unwrap_or(0),
+        agent.rss_kib().unwrap_or(0)
+    );
     gateway.stop(Duration::from_secs(5));
+    reference.stop(Duration::from_secs(1));
     agent.stop(Duration::from_secs(5));
     Ok(())
 }
@@ -874,6 +959,9 @@ struct Point {
     c: usize,
     ratio: f64,
     dp50: f64,
+    /// The same figures for the reference composition.
+    ref_ratio: f64,
+    ref_dp50: f64,
 }
 
 struct Discovery {
@@ -902,6 +990,11 @@ impl Report {
                 ">= 0.90x",
                 p.ratio >= 0.90,
             );
+            println!(
+                "{:<44} {:>14}",
+                "  (reference composition, same run)",
+                format!("{:.2}x", p.ref_ratio)
+            );
         }
         if let Some(p) = self.points.iter().find(|p| p.c == 1) {
             line(
@@ -909,6 +1002,11 @@ impl Report {
                 format!("{:+.0} µs", p.dp50),
                 "<= +40 µs",
                 p.dp50 <= 40.0,
+            );
+            println!(
+                "{:<44} {:>14}",
+                "  (reference composition, same run)",
+                format!("{:+.0} µs", p.ref_dp50)
             );
         }
         for d in &self.discovery {

@@ -230,10 +230,38 @@ fn spawn(
 }
 
 static GATEWAY_WRAPPER: OnceLock<Vec<String>> = OnceLock::new();
+static GATEWAY_ENV: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+
+/// Gives every later [`gateway`] these `A2A_GATEWAY__*` settings too.
+pub fn gateway_settings(env: Vec<(&'static str, String)>) {
+    let _ = GATEWAY_ENV.set(env);
+}
 
 /// Runs every later [`gateway`] under `wrapper` (a profiler command line).
 pub fn wrap_gateway(wrapper: Vec<String>) {
     let _ = GATEWAY_WRAPPER.set(wrapper);
+}
+
+/// The reference composition ([`crate::reference`]), this same program in
+/// another process, on a free port; returns it and its base URL once listening.
+pub fn reference_gateway(broker_url: &str) -> Result<(Proc, String), String> {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let args = [
+        "--serve-reference",
+        &listen,
+        "--reference-broker",
+        broker_url,
+    ];
+    let proc = spawn("reference", &me, &args, &[])?;
+    if !wait_port(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(10),
+    ) {
+        return Err("the reference gateway did not start listening".into());
+    }
+    Ok((proc, format!("http://{listen}")))
 }
 
 /// A gateway serving on a free port; returns it and its base URL once ready.
@@ -244,6 +272,7 @@ pub fn gateway(broker_url: &str, extra_env: &[(&str, String)]) -> Result<(Proc, 
         ("A2A_GATEWAY__DISCOVERY__SYNC_QUIET_MS", "50".to_owned()),
         ("A2A_GATEWAY__REQUESTS__MAX_IN_FLIGHT", "100000".to_owned()),
     ];
+    env.extend(GATEWAY_ENV.get().into_iter().flatten().cloned());
     env.extend(extra_env.iter().cloned());
     let binary = gateway_binary()?;
     let binary = binary.to_string_lossy();
