@@ -253,7 +253,7 @@ fn agent_reply(bytes: &[u8]) -> Outcome {
                 break;
             }
         }
-        let _ = tracker.outcome();
+        let _ = tracker.take_outcome();
         let _ = tracker.task_id();
     }
     if let AgentItem::Result(v) = &item {

@@ -202,6 +202,33 @@ pub fn failure(id: &RequestId, error: &JsonRpcError) -> String {
     out
 }
 
+/// The `error` member of an agent's reply, if it has one; the rest is skimmed,
+/// not built (the retry check runs on every first reply).
+pub fn reply_error(payload: &[u8]) -> Option<JsonRpcError> {
+    #[derive(Deserialize)]
+    struct ErrorOnly {
+        #[serde(default)]
+        error: Option<JsonRpcError>,
+    }
+    serde_json::from_slice::<ErrorOnly>(payload).ok()?.error
+}
+
+/// `{"jsonrpc":"2.0","id":<id>,"result":<result>}` for a result still to encode.
+pub fn success_value(id: &RequestId, result: &serde_json::Value) -> String {
+    // serde_json's writer, not `Value`'s `Display`: that one goes through
+    // `fmt::Write` a token at a time and cost three times as much.
+    match serde_json::to_string(result) {
+        Ok(encoded) => success(id, &encoded),
+        Err(e) => failure(
+            id,
+            &JsonRpcError::new(
+                codes::INTERNAL_ERROR,
+                format!("result could not be encoded: {e}"),
+            ),
+        ),
+    }
+}
+
 /// A JSON-RPC response as received from an agent: either side may be present.
 #[derive(Debug, Deserialize)]
 pub struct Response {

@@ -71,9 +71,7 @@ fn require_non_empty(value: &str, what: &str) -> Result<(), GatewayError> {
 /// True for a first reply the profile says to retry: -32003/-32004 with
 /// `data.a2a_error`.
 fn is_retryable(reply: &Reply) -> bool {
-    serde_json::from_slice::<jsonrpc::Response>(&reply.payload)
-        .ok()
-        .and_then(|r| r.error)
+    jsonrpc::reply_error(&reply.payload)
         .and_then(|e| e.profile_error())
         .is_some_and(|p| p.is_retryable())
 }
@@ -83,9 +81,16 @@ struct PreparedSend {
     params: Value,
     task_id: String,
     context_id: Option<String>,
-    user_message: Value,
     return_immediately: bool,
     history_length: Option<i32>,
+}
+
+impl PreparedSend {
+    /// The client's message, moved out of `params` once they are encoded: it
+    /// seeds the history of a Task the gateway has to synthesise.
+    fn take_message(&mut self) -> Option<Value> {
+        self.params.get_mut("message").map(Value::take)
+    }
 }
 
 fn prepare_send(method: Method, mut params: Value) -> Result<PreparedSend, GatewayError> {
@@ -120,13 +125,11 @@ fn prepare_send(method: Method, mut params: Value) -> Result<PreparedSend, Gatew
     if let Some(c) = &context_id {
         message.insert("contextId".into(), Value::String(c.clone()));
     }
-    let user_message = Value::Object(message.clone());
     let config = typed.configuration.unwrap_or_default();
     Ok(PreparedSend {
         params,
         task_id,
         context_id,
-        user_message,
         return_immediately: config.return_immediately,
         history_length: config.history_length,
     })
@@ -137,30 +140,21 @@ pub struct Call {
     state: AppState,
     addr: AgentAddr,
     agent: String,
-    base_url: String,
 }
 
 impl Call {
     /// Validates the agent address from the URL.
-    pub fn new(
-        state: AppState,
-        org: &str,
-        unit: &str,
-        agent: &str,
-        headers: &HeaderMap,
-    ) -> Result<Call, GatewayError> {
+    pub fn new(state: AppState, org: &str, unit: &str, agent: &str) -> Result<Call, GatewayError> {
         let addr = AgentAddr::new(org, unit, agent).map_err(|e| {
             GatewayError::new(
                 ErrorKind::InvalidParams,
                 format!("invalid agent address in the URL: {e}"),
             )
         })?;
-        let base_url = public_base(&state.config().http, headers);
         Ok(Call {
             agent: addr.to_string(),
             addr,
             state,
-            base_url,
         })
     }
 
@@ -196,8 +190,14 @@ impl Call {
         Ok(entry)
     }
 
-    /// Validates `params` (A2A v1.0 JSON) and starts the call.
-    pub async fn execute(self, method: Method, params: Value) -> Result<Outcome, GatewayError> {
+    /// Validates `params` (A2A v1.0 JSON) and starts the call. `headers` are the
+    /// HTTP request's (a card served back names this gateway as they say).
+    pub async fn execute(
+        self,
+        method: Method,
+        params: Value,
+        headers: &HeaderMap,
+    ) -> Result<Outcome, GatewayError> {
         let entry = self.entry()?;
         if method.is_streaming() && !entry.streaming {
             return Err(GatewayError::new(
@@ -216,15 +216,17 @@ impl Call {
                 })))
             }
             Method::SendStreamingMessage => {
-                let prepared = prepare_send(method, params)?;
+                let mut prepared = prepare_send(method, params)?;
+                let request = self.request(method, &prepared.params);
+                let user_message = prepared.take_message();
                 let tracker = StreamTracker::new(
                     &self.agent,
                     Mode::Stream,
                     Some(prepared.task_id),
                     prepared.context_id,
-                    Some(prepared.user_message),
+                    user_message,
                 );
-                self.stream(method, prepared.params, tracker).await
+                self.stream(request, tracker).await
             }
             Method::GetTask => {
                 let typed: GetTaskRequest = typed_params(method, &params)?;
@@ -263,24 +265,25 @@ impl Call {
                 require_non_empty(&typed.id, "params.id")?;
                 let tracker =
                     StreamTracker::new(&self.agent, Mode::Stream, Some(typed.id), None, None);
-                self.stream(method, params, tracker).await
+                let request = self.request(method, &params);
+                self.stream(request, tracker).await
             }
-            Method::GetExtendedAgentCard => Ok(Outcome::Unary(Box::pin(async move {
-                let result = self.unary(method, &params).await?;
-                if !result.is_object() {
-                    return Err(GatewayError::new(
-                        ErrorKind::InvalidAgentResponse,
-                        format!(
-                            "agent {} answered GetExtendedAgentCard with something that is not a card",
-                            self.agent
-                        ),
-                    ));
-                }
-                Ok(served_card(
-                    &result,
-                    &interfaces(&self.base_url, &self.addr),
-                ))
-            }))),
+            Method::GetExtendedAgentCard => {
+                let base_url = public_base(&self.state.config().http, headers);
+                Ok(Outcome::Unary(Box::pin(async move {
+                    let result = self.unary(method, &params).await?;
+                    if !result.is_object() {
+                        return Err(GatewayError::new(
+                            ErrorKind::InvalidAgentResponse,
+                            format!(
+                                "agent {} answered GetExtendedAgentCard with something that is not a card",
+                                self.agent
+                            ),
+                        ));
+                    }
+                    Ok(served_card(&result, &interfaces(&base_url, &self.addr)))
+                })))
+            }
             Method::CreateTaskPushNotificationConfig
             | Method::GetTaskPushNotificationConfig
             | Method::ListTaskPushNotificationConfigs
@@ -291,10 +294,9 @@ impl Call {
         }
     }
 
-    /// Publishes `method(params)` to the agent and waits for its first reply.
-    async fn start(&self, method: Method, params: &Value) -> Result<Exchange, GatewayError> {
-        let request = OutboundRequest::new(self.addr.request_topic(), rpc_payload(method, params));
-        self.publish(&request).await
+    /// `method(params)` for the agent's request topic.
+    fn request(&self, method: Method, params: &Value) -> OutboundRequest {
+        OutboundRequest::new(self.addr.request_topic(), rpc_payload(method, params))
     }
 
     async fn publish(&self, request: &OutboundRequest) -> Result<Exchange, GatewayError> {
@@ -307,7 +309,7 @@ impl Call {
 
     /// A call answered by one reply.
     async fn unary(&self, method: Method, params: &Value) -> Result<Value, GatewayError> {
-        let mut exchange = self.start(method, params).await?;
+        let mut exchange = self.publish(&self.request(method, params)).await?;
         let reply = exchange
             .next()
             .await
@@ -380,7 +382,7 @@ impl Call {
     async fn send_message_outcome(
         &self,
         entry: &AgentEntry,
-        prepared: PreparedSend,
+        mut prepared: PreparedSend,
     ) -> Result<Value, GatewayError> {
         // A blocking call goes out as what it is, SendMessage: one reply for the
         // common short task. Should that reply not come within the first-reply
@@ -388,14 +390,12 @@ impl Call {
         // SendStreamingMessage instead: the agent, deduplicating by Task.id,
         // streams the task from where it is, so a long task is bounded by the
         // idle timeout between updates and not by the first-reply timeout.
-        let mut request = OutboundRequest::new(
-            self.addr.request_topic(),
-            rpc_payload(Method::SendMessage, &prepared.params),
-        );
+        let mut request = self.request(Method::SendMessage, &prepared.params);
         if entry.streaming && !prepared.return_immediately {
             request.retry_payload =
                 Some(rpc_payload(Method::SendStreamingMessage, &prepared.params));
         }
+        let user_message = prepared.take_message();
         let mut exchange = self.publish(&request).await?;
         let mode = if prepared.return_immediately {
             Mode::Immediate
@@ -407,14 +407,14 @@ impl Call {
         let mut tracker = StreamTracker::new(
             &self.agent,
             mode,
-            Some(prepared.task_id.clone()),
-            prepared.context_id.clone(),
-            Some(prepared.user_message.clone()),
+            Some(prepared.task_id),
+            prepared.context_id,
+            user_message,
         );
         while !tracker.is_finished() {
             self.next_items(&mut exchange, &mut tracker).await?;
         }
-        let mut outcome = tracker.outcome().ok_or_else(|| {
+        let mut outcome = tracker.take_outcome().ok_or_else(|| {
             GatewayError::new(
                 ErrorKind::InvalidAgentResponse,
                 format!("agent {} ended without a result", self.agent),
@@ -429,11 +429,10 @@ impl Call {
     /// Starts a stream and waits for its first items.
     async fn stream(
         self,
-        method: Method,
-        params: Value,
+        request: OutboundRequest,
         mut tracker: StreamTracker,
     ) -> Result<Outcome, GatewayError> {
-        let mut exchange = self.start(method, &params).await?;
+        let mut exchange = self.publish(&request).await?;
         let first = self.next_items(&mut exchange, &mut tracker).await?;
         let shutdown = self.state.shutdown_token().clone();
         let items = async_stream::stream! {
@@ -468,12 +467,23 @@ impl Call {
 
 /// One JSON-RPC request, with an id of its own (the client's id stays at the edge).
 fn rpc_payload(method: Method, params: &Value) -> Bytes {
-    Bytes::from(format!(
-        "{{\"jsonrpc\":\"2.0\",\"id\":\"{}\",\"method\":\"{}\",\"params\":{}}}",
-        uuid::Uuid::new_v4().simple(),
-        method.name(),
-        params
-    ))
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":\"");
+    out.extend_from_slice(
+        uuid::Uuid::new_v4()
+            .simple()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"\",\"method\":\"");
+    out.extend_from_slice(method.name().as_bytes());
+    out.extend_from_slice(b"\",\"params\":");
+    // Encoding a `Value` cannot fail: its keys are strings.
+    if serde_json::to_writer(&mut out, params).is_err() {
+        out.extend_from_slice(b"{}");
+    }
+    out.push(b'}');
+    Bytes::from(out)
 }
 
 /// Applies `historyLength` to a Task built by the gateway (0 removes history).

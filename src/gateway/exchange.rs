@@ -81,6 +81,13 @@ fn classify(result: Value) -> Result<Item, Value> {
     Err(Value::Object(obj))
 }
 
+/// `{key: value}` with `value` moved in (`json!` would encode a copy of it).
+fn wrap(key: &str, value: Value) -> Value {
+    let mut object = Map::with_capacity(1);
+    object.insert(key.to_owned(), value);
+    Value::Object(object)
+}
+
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -167,7 +174,9 @@ impl StreamTracker {
     }
 
     /// Feeds one decoded reply. Returns the StreamResponse objects to emit, in
-    /// order. An agent error, or an invalid item, ends the exchange with `Err`.
+    /// order; an exchange that builds an outcome instead (SendMessage) emits
+    /// nothing, so items are moved into the outcome rather than copied. An
+    /// agent error, or an invalid item, ends the exchange with `Err`.
     pub fn on_item(&mut self, item: AgentItem) -> Result<Vec<Value>, GatewayError> {
         let result = match item {
             AgentItem::Error(e) => {
@@ -184,14 +193,15 @@ impl StreamTracker {
                 format!("expected a Task, Message, status update or artifact update, got {shown}"),
             )
         })?;
-        let mut out = Vec::with_capacity(2);
+        let mut out = Vec::new();
         match item {
             Item::Message(message) => {
                 self.finished = true;
                 if self.aggregates() {
-                    self.final_message = Some(message.clone());
+                    self.final_message = Some(message);
+                } else {
+                    out.push(wrap("message", message));
                 }
-                out.push(json!({ "message": message }));
             }
             Item::Task(task) => {
                 self.check_task_id(str_field(&task, "id"))?;
@@ -200,9 +210,6 @@ impl StreamTracker {
                     self.context_id.get_or_insert_with(|| ctx.to_owned());
                 }
                 self.started = true;
-                if self.aggregates() {
-                    self.aggregate = Some(task.clone());
-                }
                 if state.is_some_and(TaskState::ends_stream)
                     || matches!(self.mode, Mode::Immediate)
                     || matches!(
@@ -214,33 +221,42 @@ impl StreamTracker {
                 {
                     self.finished = true;
                 }
-                out.push(json!({ "task": task }));
+                if self.aggregates() {
+                    self.aggregate = Some(task);
+                } else {
+                    out.push(wrap("task", task));
+                }
             }
             Item::Status(event) => {
                 self.check_task_id(str_field(&event, "taskId"))?;
                 if !self.started {
-                    out.push(
-                        json!({ "task": self.synthesise(&event, event.get("status").cloned()) }),
-                    );
+                    let status = event.get("status").cloned();
+                    out.extend(self.synthesise(&event, status));
                 }
                 let ends = state_of(&event).is_some_and(TaskState::ends_stream);
-                self.apply_status(&event);
                 if ends || matches!(self.mode, Mode::Immediate) {
                     self.finished = true;
                 }
-                out.push(json!({ "statusUpdate": event }));
+                if self.aggregates() {
+                    self.apply_status(event);
+                } else {
+                    out.push(wrap("statusUpdate", event));
+                }
             }
             Item::Artifact(event) => {
                 self.check_task_id(str_field(&event, "taskId"))?;
                 if !self.started {
                     let working = json!({ "state": TaskState::Working.as_str() });
-                    out.push(json!({ "task": self.synthesise(&event, Some(working)) }));
+                    out.extend(self.synthesise(&event, Some(working)));
                 }
-                self.apply_artifact(&event);
                 if matches!(self.mode, Mode::Immediate) {
                     self.finished = true;
                 }
-                out.push(json!({ "artifactUpdate": event }));
+                if self.aggregates() {
+                    self.apply_artifact(event);
+                } else {
+                    out.push(wrap("artifactUpdate", event));
+                }
             }
         }
         if self.started && !self.aggregates() {
@@ -274,20 +290,20 @@ impl StreamTracker {
                 "status": task.get("status").cloned().unwrap_or(Value::Null),
             }})
         } else {
-            json!({ "task": task.clone() })
+            wrap("task", task.clone())
         };
         self.started = true;
         self.aggregate = Some(task);
         vec![item]
     }
 
-    /// The outcome for SendMessage: `{"message": ...}` or `{"task": ...}`
-    /// (never for a stream: it keeps nothing).
-    pub fn outcome(&self) -> Option<Value> {
-        if let Some(m) = &self.final_message {
-            return Some(json!({ "message": m }));
+    /// The outcome for SendMessage, taken out: `{"message": ...}` or
+    /// `{"task": ...}` (never for a stream: it keeps nothing).
+    pub fn take_outcome(&mut self) -> Option<Value> {
+        if let Some(m) = self.final_message.take() {
+            return Some(wrap("message", m));
         }
-        self.aggregate.as_ref().map(|t| json!({ "task": t }))
+        self.aggregate.take().map(|t| wrap("task", t))
     }
 
     fn check_task_id(&mut self, got: Option<&str>) -> Result<(), GatewayError> {
@@ -307,8 +323,9 @@ impl StreamTracker {
         }
     }
 
-    /// A Task standing in for the one the agent did not send first.
-    fn synthesise(&mut self, event: &Value, status: Option<Value>) -> Value {
+    /// A Task standing in for the one the agent did not send first: the item
+    /// to emit, or (when aggregating) the start of the outcome.
+    fn synthesise(&mut self, event: &Value, status: Option<Value>) -> Option<Value> {
         let id = str_field(event, "taskId")
             .map(str::to_owned)
             .or_else(|| self.expected_task.clone())
@@ -325,22 +342,24 @@ impl StreamTracker {
             "status".into(),
             status.unwrap_or_else(|| json!({ "state": TaskState::Submitted.as_str() })),
         );
-        if let Some(m) = &self.user_message {
-            task.insert("history".into(), Value::Array(vec![m.clone()]));
+        if let Some(m) = self.user_message.take() {
+            task.insert("history".into(), Value::Array(vec![m]));
         }
         let task = Value::Object(task);
         self.started = true;
         if self.aggregates() {
-            self.aggregate = Some(task.clone());
+            self.aggregate = Some(task);
+            None
+        } else {
+            Some(wrap("task", task))
         }
-        task
     }
 
-    fn apply_status(&mut self, event: &Value) {
+    fn apply_status(&mut self, mut event: Value) {
         let Some(Value::Object(task)) = self.aggregate.as_mut() else {
             return;
         };
-        let Some(status) = event.get("status") else {
+        let Some(status) = event.get_mut("status").map(Value::take) else {
             return;
         };
         // Like the official SDKs: a status message that is being replaced moves
@@ -358,20 +377,24 @@ impl StreamTracker {
                 h.push(old_message);
             }
         }
-        task.insert("status".into(), status.clone());
+        task.insert("status".into(), status);
     }
 
-    fn apply_artifact(&mut self, event: &Value) {
+    fn apply_artifact(&mut self, mut event: Value) {
         let Some(Value::Object(task)) = self.aggregate.as_mut() else {
-            return;
-        };
-        let Some(artifact) = event.get("artifact").filter(|a| a.is_object()) else {
             return;
         };
         let append = event
             .get("append")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let Some(artifact) = event
+            .get_mut("artifact")
+            .filter(|a| a.is_object())
+            .map(Value::take)
+        else {
+            return;
+        };
         let artifacts = task
             .entry("artifacts")
             .or_insert_with(|| Value::Array(Vec::new()));
@@ -381,22 +404,20 @@ impl StreamTracker {
         let id = artifact.get("artifactId");
         let existing = list
             .iter_mut()
-            .find(|a| a.get("artifactId") == id && id.is_some());
+            .find(|a| id.is_some() && a.get("artifactId") == id);
         match existing {
-            Some(current) if append => {
-                let new_parts = artifact
-                    .get("parts")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                if let Some(Value::Array(parts)) = current.get_mut("parts") {
-                    parts.extend(new_parts);
-                } else {
-                    *current = artifact.clone();
+            Some(current) if append => match (current.get_mut("parts"), artifact) {
+                (Some(Value::Array(parts)), mut artifact) => {
+                    if let Some(Value::Array(new_parts)) =
+                        artifact.get_mut("parts").map(Value::take)
+                    {
+                        parts.extend(new_parts);
+                    }
                 }
-            }
-            Some(current) => *current = artifact.clone(),
-            None => list.push(artifact.clone()),
+                (_, artifact) => *current = artifact,
+            },
+            Some(current) => *current = artifact,
+            None => list.push(artifact),
         }
     }
 }
@@ -501,7 +522,7 @@ mod tests {
             t.aggregate.is_none(),
             "a stream must not accumulate artifacts"
         );
-        assert_eq!(t.outcome(), None);
+        assert_eq!(t.take_outcome(), None);
         // The same items in a blocking exchange do build the outcome.
         let mut b = tracker_with_user_message(Mode::Blocking {
             task_result_ends: false,
@@ -510,7 +531,7 @@ mod tests {
         for i in 0..3 {
             b.on_item(artifact("t1", "a", "x", i > 0)).unwrap();
         }
-        let task = b.outcome().unwrap();
+        let task = b.take_outcome().unwrap();
         assert_eq!(
             task["task"]["artifacts"][0]["parts"]
                 .as_array()
@@ -561,7 +582,7 @@ mod tests {
         ))
         .unwrap();
         assert!(b.is_finished());
-        assert!(b.outcome().unwrap().get("message").is_some());
+        assert!(b.take_outcome().unwrap().get("message").is_some());
     }
 
     #[test]
@@ -584,7 +605,7 @@ mod tests {
         t.on_item(artifact("t1", "a2", "other", false)).unwrap();
         t.on_item(status("t1", "TASK_STATE_COMPLETED")).unwrap();
         assert!(t.is_finished());
-        let task = t.outcome().unwrap()["task"].clone();
+        let task = t.take_outcome().unwrap()["task"].clone();
         assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
         assert_eq!(
             task["artifacts"][0]["parts"],
@@ -623,7 +644,7 @@ mod tests {
         t.on_item(status("t1", "TASK_STATE_SUBMITTED")).unwrap();
         assert!(t.is_finished());
         assert_eq!(
-            t.outcome().unwrap()["task"]["status"]["state"],
+            t.take_outcome().unwrap()["task"]["status"]["state"],
             "TASK_STATE_SUBMITTED"
         );
     }

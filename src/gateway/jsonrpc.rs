@@ -72,7 +72,7 @@ impl Render {
         });
         self.record(&translated);
         match translated {
-            Ok(v) => jsonrpc::success(&self.id, &v.to_string()),
+            Ok(v) => jsonrpc::success_value(&self.id, &v),
             Err(e) => self.error(&e),
         }
     }
@@ -83,7 +83,7 @@ impl Render {
             Version::V0_3 => v03::stream_item_to_v03(&v).map_err(untranslatable),
         });
         Event::default().data(match translated {
-            Ok(v) => jsonrpc::success(&self.id, &v.to_string()),
+            Ok(v) => jsonrpc::success_value(&self.id, &v),
             Err(e) => self.error(&e),
         })
     }
@@ -154,7 +154,7 @@ pub async fn handle(
     });
     let started = params.and_then(|p| {
         let (org, unit, agent) = path?;
-        Call::new(state.clone(), &org, &unit, &agent, &headers).map(|c| (c, p))
+        Call::new(state.clone(), &org, &unit, &agent).map(|c| (c, p))
     });
     let (call, params) = match started {
         Ok(cp) => cp,
@@ -165,7 +165,7 @@ pub async fn handle(
     };
     tracing::debug!(agent = %call.addr(), %method, version = version.as_str(), "A2A JSON-RPC call");
     let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
-    match call.execute(method, params).await {
+    match call.execute(method, params, &headers).await {
         Err(e) => {
             render.record::<()>(&Err(e.clone()));
             json_body(status_of(&e), render.error(&e))

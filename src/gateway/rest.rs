@@ -30,7 +30,7 @@ use super::body::{read_body, sse};
 use super::call::{Call, Outcome};
 use super::error::{ErrorKind, GatewayError};
 use super::extract::AgentRestPath;
-use super::respond::http_error_body;
+use super::respond::{encode, http_error_body};
 use super::version::{self, Version};
 use crate::a2a::types::TaskState;
 use crate::a2a::{Method, v03, v03_rest};
@@ -251,7 +251,7 @@ impl Reply {
     fn ok(&self, result: Value) -> Response {
         match self.translate(result) {
             Ok(body) => {
-                let mut r = Response::new(Body::from(body.to_string()));
+                let mut r = Response::new(Body::from(encode(&body)));
                 r.headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
                 r
@@ -301,12 +301,12 @@ impl Reply {
             }),
         });
         match translated {
-            Ok(v) => Event::default().data(v.to_string()),
+            Ok(v) => Event::default().data(encode(&v)),
             // A REST stream reports a failure as an `error` event carrying the
             // google.rpc.Status body, as the official SDKs read it.
             Err(e) => Event::default()
                 .event("error")
-                .data(http_error_body(&e).to_string()),
+                .data(encode(&http_error_body(&e))),
         }
     }
 }
@@ -372,7 +372,7 @@ pub async fn handle(
         Ok(p) => p,
         Err(e) => return reply.error(&e),
     };
-    let call = match Call::new(state.clone(), &org, &unit, &agent, &headers) {
+    let call = match Call::new(state.clone(), &org, &unit, &agent) {
         Ok(c) => c,
         Err(e) => return reply.error(&e),
     };
@@ -380,7 +380,7 @@ pub async fn handle(
     let keepalive = Duration::from_secs(state.config().http.keepalive_secs);
     let started = Instant::now();
     let method = reply.method;
-    match call.execute(method, params).await {
+    match call.execute(method, params, &headers).await {
         Err(e) => {
             record(&state, method, started, Err(&e));
             reply.error(&e)
