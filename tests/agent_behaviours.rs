@@ -325,6 +325,63 @@ async fn core_errors_from_agents_are_relayed_unchanged() {
     assert_eq!(r["error"], error);
 }
 
+/// Streamed tokens repeat ("ha", "ha"): identical appended chunks are data, not
+/// redeliveries, and reach the client every time, streamed and aggregated.
+#[tokio::test]
+async fn identical_appended_chunks_are_all_delivered() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, true).await;
+    let gw = TestGateway::start_with(fast_config(&broker)).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+    let chunk = |id: &Value, task: &str, ctx: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "result": {"artifactUpdate": {
+            "taskId": task, "contextId": ctx, "append": true, "lastChunk": false,
+            "artifact": {"artifactId": "laugh", "parts": [{"text": "ha"}]}}}})
+    };
+    for (method, streamed) in [("SendStreamingMessage", true), ("SendMessage", false)] {
+        let u = url.clone();
+        let body = request(json!(1), method, send_params("laugh"));
+        let call = tokio::spawn(async move {
+            if streamed {
+                rpc_stream(&u, &body).await.1
+            } else {
+                vec![rpc(&u, &body).await]
+            }
+        });
+        let req = agent.next(Duration::from_secs(5)).await.unwrap();
+        let b = payload_json(&req);
+        let (task, ctx) = (
+            b["params"]["message"]["taskId"].as_str().unwrap(),
+            b["params"]["message"]["contextId"].as_str().unwrap(),
+        );
+        for _ in 0..3 {
+            agent.reply(&req, &chunk(&b["id"], task, ctx)).await;
+        }
+        agent
+            .reply(
+                &req,
+                &status_event(&b["id"], task, ctx, "TASK_STATE_COMPLETED"),
+            )
+            .await;
+        let answers = call.await.unwrap();
+        if streamed {
+            let chunks = answers
+                .iter()
+                .filter(|e| e["result"].get("artifactUpdate").is_some())
+                .count();
+            assert_eq!(chunks, 3, "{answers:#?}");
+        } else {
+            let parts = &answers[0]["result"]["task"]["artifacts"][0]["parts"];
+            assert_eq!(
+                parts,
+                &json!([{"text": "ha"}, {"text": "ha"}, {"text": "ha"}]),
+                "{answers:#?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
     let broker = Broker::start();
@@ -333,7 +390,8 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
     gw.wait_agent(AGENT, "online").await;
     let url = gw.agent_url(AGENT);
 
-    // Every item delivered twice (QoS 1 duplicates): the client sees each once.
+    // Every item delivered twice (QoS 1 duplicates): the client sees each once
+    // (none of these is an appended chunk; see the test above).
     let u = url.clone();
     let call = tokio::spawn(async move {
         rpc_stream(

@@ -788,8 +788,8 @@ async fn an_sse_client_that_stops_reading_does_not_grow_memory() {
                 "id": task, "contextId": ctx, "status": {"state": "TASK_STATE_WORKING"}}}}),
         )
         .await;
-    // One artifact update serialised once; each copy gets its sequence number
-    // (the gateway drops byte-identical replies as QoS 1 duplicates).
+    // One artifact update serialised once; each copy gets its sequence number,
+    // so the client's reading can be checked for order and gaps.
     let template = json!({"jsonrpc": "2.0", "id": id, "result": {"artifactUpdate": {
         "taskId": task, "contextId": ctx, "append": true, "lastChunk": false,
         "artifact": {"artifactId": "blob", "parts": [{"text": format!("{:08} {}", 0, "x".repeat(EVENT_BYTES))}]}}}})

@@ -333,11 +333,11 @@ impl Call {
                 Err(RequestError::StreamIdle { idle }) => return self.recover(tracker, idle).await,
                 Err(e) => return Err(GatewayError::from_request(&self.agent, e)),
             };
-            if !tracker.first_sighting(&reply.payload) {
+            let item = decode_reply(&self.agent, &reply.payload)?;
+            if tracker.is_duplicate(&reply.payload, &item) {
                 tracing::debug!(agent = %self.agent, "duplicate reply ignored");
                 continue;
             }
-            let item = decode_reply(&self.agent, &reply.payload)?;
             return tracker.on_item(item);
         }
     }

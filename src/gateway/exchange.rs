@@ -44,6 +44,18 @@ pub fn decode_reply(agent: &str, payload: &[u8]) -> Result<AgentItem, GatewayErr
     }
 }
 
+/// An artifact update with `append: true`: applying it twice changes the artifact.
+fn is_appended_chunk(item: &AgentItem) -> bool {
+    let AgentItem::Result(result) = item else {
+        return false;
+    };
+    result
+        .get("artifactUpdate")
+        .and_then(|a| a.get("append"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
 /// What a result item is.
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
@@ -161,16 +173,24 @@ impl StreamTracker {
         self.finished
     }
 
-    /// True the first time this payload is seen (QoS 1 may deliver twice; an
-    /// appended artifact chunk applied twice would corrupt the result).
-    pub fn first_sighting(&mut self, payload: &[u8]) -> bool {
+    /// True when `item` repeats an earlier reply byte for byte and repeating it
+    /// changes nothing, so it can be dropped as a QoS 1 redelivery: a Task, a
+    /// Message, a status update, a replacing artifact update. An appended artifact
+    /// chunk is never dropped: a chunk that legitimately repeats (a streamed
+    /// token, say) is indistinguishable from a redelivered one, and losing data
+    /// is worse than showing a redelivered chunk twice (the broker does not pass
+    /// the DUP flag on, and clean sessions make redeliveries rare).
+    pub fn is_duplicate(&mut self, payload: &[u8], item: &AgentItem) -> bool {
+        if is_appended_chunk(item) {
+            return false;
+        }
         let mut h = std::collections::hash_map::DefaultHasher::new();
         payload.hash(&mut h);
         let fresh = self.seen.insert(h.finish());
         if self.seen.len() > DEDUP_WINDOW {
             self.seen.clear();
         }
-        fresh
+        !fresh
     }
 
     /// Feeds one decoded reply. Returns the StreamResponse objects to emit, in
@@ -678,11 +698,24 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_are_detected_by_payload() {
+    fn repeated_replies_are_duplicates_except_appended_chunks() {
         let mut t = StreamTracker::new("a", Mode::Stream, None, None, None);
-        assert!(t.first_sighting(b"one"));
-        assert!(!t.first_sighting(b"one"));
-        assert!(t.first_sighting(b"two"));
+        let status =
+            json!({"statusUpdate": {"taskId": "t", "status": {"state": "TASK_STATE_WORKING"}}});
+        let chunk = json!({"artifactUpdate": {"taskId": "t", "append": true,
+            "artifact": {"artifactId": "x", "parts": [{"text": "ha"}]}}});
+        let replaced = json!({"artifactUpdate": {"taskId": "t", "append": false,
+            "artifact": {"artifactId": "x", "parts": [{"text": "ha"}]}}});
+        for (item, repeats_dropped) in [(status, true), (replaced, true), (chunk, false)] {
+            let payload = item.to_string();
+            let item = AgentItem::Result(item);
+            assert!(!t.is_duplicate(payload.as_bytes(), &item), "{payload}");
+            assert_eq!(
+                t.is_duplicate(payload.as_bytes(), &item),
+                repeats_dropped,
+                "{payload}"
+            );
+        }
     }
 
     #[test]
