@@ -618,6 +618,94 @@ async fn v03_rest_errors_name_the_error_type() {
     let base = gw.agent_url(ECHO);
     let (s, e) = get(&format!("{base}/v1/tasks/nope"), None).await;
     assert_eq!(s, 404);
+    // Python's compat client reads `type`, the JavaScript SDK's `code`.
     assert_eq!(e["type"], "TaskNotFoundError", "{e}");
+    assert_eq!(e["code"], -32001, "{e}");
     assert!(!e["message"].as_str().unwrap().is_empty());
+    assert_eq!(e["error"]["status"], "NOT_FOUND", "{e}");
+}
+
+/// A failure in the middle of a v0.3 REST stream ends it with an `error` event
+/// in the v0.3 error body (the JavaScript SDK reads its `code`, Python its
+/// `type`; the google.rpc.Status is kept), a v1.0 one with the Status.
+#[tokio::test]
+async fn rest_stream_failures_are_error_events_in_the_clients_dialect() {
+    const FAKE: &str = "acme/plant1/fake";
+    let broker = Broker::start();
+    let mut agent = RawClient::connect(&broker, FAKE, &["$a2a/v1/request/acme/plant1/fake"]).await;
+    agent
+        .publish_retained(
+            "$a2a/v1/discovery/acme/plant1/fake",
+            card_json("Fake", true).to_string(),
+            &[("a2a-status", "online"), ("a2a-status-source", "agent")],
+        )
+        .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent(FAKE, "online").await;
+    let base = gw.agent_url(FAKE);
+
+    for (path, version, body) in [
+        (
+            "v1/message:stream",
+            "0.3",
+            json!({"message": {"messageId": "m-1", "role": "ROLE_USER", "content": [{"text": "fail"}]}}),
+        ),
+        (
+            "message:stream",
+            "1.0",
+            json!({"message": {"messageId": "m-2", "role": "ROLE_USER", "parts": [{"text": "fail"}]}}),
+        ),
+    ] {
+        let url = format!("{base}/{path}");
+        let call = tokio::spawn(async move {
+            sse(reqwest::Method::POST, &url, Some(version), Some(&body)).await
+        });
+        // The agent starts the task, then fails with a core A2A error.
+        let req = agent
+            .next(Duration::from_secs(5))
+            .await
+            .expect("the stream request reaches the agent");
+        let b = payload_json(&req);
+        let message = &b["params"]["message"];
+        agent
+            .reply(&req, &json!({"jsonrpc": "2.0", "id": b["id"], "result": {"statusUpdate": {
+                "taskId": message["taskId"], "contextId": message["contextId"],
+                "status": {"state": "TASK_STATE_WORKING", "timestamp": "2026-11-25T10:00:00+00:00"}}}}))
+            .await;
+        agent
+            .reply(
+                &req,
+                &json!({"jsonrpc": "2.0", "id": b["id"],
+                "error": {"code": -32004, "message": "no more of that"}}),
+            )
+            .await;
+        let (status, _, events) = call.await.expect("the stream call");
+        assert_eq!(status, 200, "{version}: {events:?}");
+        assert!(
+            events.len() >= 2,
+            "{version}: the Task, then the failure: {events:?}"
+        );
+        let (name, error) = events.last().expect("events");
+        assert_eq!(name, "error", "{version}: {events:?}");
+        assert_eq!(
+            error["error"]["status"], "FAILED_PRECONDITION",
+            "{version}: {error}"
+        );
+        assert_eq!(
+            error["error"]["message"], "no more of that",
+            "{version}: {error}"
+        );
+        if version == "0.3" {
+            assert_eq!(error["code"], -32004, "{error}");
+            assert_eq!(error["type"], "UnsupportedOperationError", "{error}");
+            assert_eq!(error["message"], "no more of that", "{error}");
+        } else {
+            assert_eq!(
+                error.as_object().map(|o| o.len()),
+                Some(1),
+                "only the Status: {error}"
+            );
+        }
+    }
+    gw.shutdown().await;
 }

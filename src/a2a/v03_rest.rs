@@ -107,8 +107,9 @@
 //!
 //! # Errors
 //! v0.3 REST has no standard error body. The Python SDK's compat REST client reads a
-//! flat `{"type": "<A2A error class>", "message": "..."}`; v1.0 sends
-//! `google.rpc.Status` as `{"error": {...}}`. [`error_body_to_v03`] writes both.
+//! flat `{"type": "<A2A error class>", "message": "..."}`; the JavaScript SDK's reads
+//! `{"code": <JSON-RPC code>, "message": "..."}`; v1.0 sends `google.rpc.Status` as
+//! `{"error": {...}}`. [`error_body_to_v03`] writes all three.
 
 use serde_json::{Map, Value};
 
@@ -1473,15 +1474,20 @@ fn error_class(reason: &str) -> Option<&'static str> {
 }
 
 /// v1.0 REST error body (`google.rpc.Status`: `{"error": {"code", "status",
-/// "message", "details"}}`) -> v0.3 REST error body.
+/// "message", "details"}}`) and the error's JSON-RPC `code` -> v0.3 REST error
+/// body.
 ///
-/// v0.3 defines no REST error body. The Python SDK's compat REST client reads a
-/// flat `{"type", "message"}`, `type` being the name of an A2A error class
-/// (`TaskNotFoundError`, ...), and falls back on the HTTP status otherwise; its
-/// v0.3-era server wrote `{"message"}`. The result has `type` (when the first
-/// `google.rpc.ErrorInfo` reason is an A2A error), `message`, and the original
-/// `error` object, so clients reading either shape understand it. The HTTP status
-/// stays the v1.0 one. Never fails: a body of another shape gives a generic message.
+/// v0.3 defines no REST error body, and the v0.3 SDKs read different ones. The
+/// Python SDK's compat REST client reads a flat `{"type", "message"}`, `type`
+/// being the name of an A2A error class (`TaskNotFoundError`, ...), and falls
+/// back on the HTTP status otherwise; its v0.3-era server wrote `{"message"}`.
+/// The JavaScript SDK (`@a2a-js/sdk`, whose v0.3 REST server writes `{"code",
+/// "message", "data"?}`) maps a numeric `code` (the JSON-RPC error code) to its
+/// error classes, and throws a generic error for a body without one. The result
+/// has `type` (when the first `google.rpc.ErrorInfo` reason is an A2A error),
+/// `code`, `message`, and the original `error` object, so clients reading any of
+/// these shapes understand it. The HTTP status stays the v1.0 one. Never fails: a
+/// body of another shape gives a generic message.
 ///
 /// ```
 /// use a2a_mqtt_gateway::a2a::v03_rest::error_body_to_v03;
@@ -1490,12 +1496,13 @@ fn error_class(reason: &str) -> Option<&'static str> {
 /// let v1 = json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "no task t1",
 ///     "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
 ///                  "reason": "TASK_NOT_FOUND", "domain": "a2a-protocol.org"}]}});
-/// let v03 = error_body_to_v03(&v1);
+/// let v03 = error_body_to_v03(&v1, -32001);
 /// assert_eq!(v03["type"], "TaskNotFoundError");
+/// assert_eq!(v03["code"], -32001);
 /// assert_eq!(v03["message"], "no task t1");
 /// assert_eq!(v03["error"], v1["error"]);
 /// ```
-pub fn error_body_to_v03(v1_body: &Value) -> Value {
+pub fn error_body_to_v03(v1_body: &Value, code: i64) -> Value {
     let error = v1_body.get("error").filter(|e| e.is_object());
     let message = error
         .and_then(|e| e.get("message"))
@@ -1519,6 +1526,7 @@ pub fn error_body_to_v03(v1_body: &Value) -> Value {
     if let Some(class) = class {
         put(&mut out, "type", class);
     }
+    put(&mut out, "code", code);
     put(&mut out, "message", message);
     if let Some(e) = error.filter(|e| check_depth(e, "$.error").is_ok()) {
         put(&mut out, "error", e.clone());
@@ -2461,7 +2469,10 @@ mod tests {
 
         let mut error = within(&["error", "details"], deep(levels));
         error["error"]["message"] = json!("m");
-        assert_eq!(error_body_to_v03(&error), json!({"message": "m"}));
+        assert_eq!(
+            error_body_to_v03(&error, -32603),
+            json!({"code": -32603, "message": "m"})
+        );
         dismantle(error);
 
         // Deep inside an arbitrary value handed to every function.
@@ -2481,14 +2492,15 @@ mod tests {
     // -----------------------------------------------------------------------
 
     #[test]
-    fn error_bodies_get_the_python_client_type() {
+    fn error_bodies_get_the_python_client_type_and_the_js_client_code() {
         let v1 = json!({"error": {"code": 400, "status": "FAILED_PRECONDITION", "message": "task t is final",
             "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest"},
                         {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "TASK_NOT_CANCELABLE",
                          "domain": "a2a-mqtt-gateway", "metadata": {"agent": "a"}}]}});
         assert_eq!(
-            error_body_to_v03(&v1),
-            json!({"type": "TaskNotCancelableError", "message": "task t is final", "error": v1["error"]})
+            error_body_to_v03(&v1, -32002),
+            json!({"type": "TaskNotCancelableError", "code": -32002, "message": "task t is final",
+                   "error": v1["error"]})
         );
         for (reason, class) in [
             ("TASK_NOT_FOUND", Some("TaskNotFoundError")),
@@ -2503,7 +2515,9 @@ mod tests {
             let body = json!({"error": {"message": "m", "details": [
                 {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}]}});
             assert_eq!(
-                error_body_to_v03(&body).get("type").and_then(Value::as_str),
+                error_body_to_v03(&body, -32000)
+                    .get("type")
+                    .and_then(Value::as_str),
                 class
             );
         }
@@ -2512,16 +2526,16 @@ mod tests {
     #[test]
     fn odd_error_bodies_still_give_a_message() {
         assert_eq!(
-            error_body_to_v03(&json!("boom")),
-            json!({"message": "error"})
+            error_body_to_v03(&json!("boom"), -32603),
+            json!({"code": -32603, "message": "error"})
         );
         assert_eq!(
-            error_body_to_v03(&json!({"message": "flat"})),
-            json!({"message": "flat"})
+            error_body_to_v03(&json!({"message": "flat"}), -32603),
+            json!({"code": -32603, "message": "flat"})
         );
         assert_eq!(
-            error_body_to_v03(&json!({"error": {"details": "nope", "message": 3}})),
-            json!({"message": "error", "error": {"details": "nope", "message": 3}})
+            error_body_to_v03(&json!({"error": {"details": "nope", "message": 3}}), -31001),
+            json!({"code": -31001, "message": "error", "error": {"details": "nope", "message": 3}})
         );
     }
 
@@ -2880,7 +2894,7 @@ mod tests {
         let _ = message_to_v1(v);
         let _ = part_to_v03(v);
         let _ = part_to_v1(v);
-        let _ = error_body_to_v03(v);
+        let _ = error_body_to_v03(v, -32603);
     }
 
     proptest! {

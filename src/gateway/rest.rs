@@ -232,12 +232,13 @@ fn record(state: &AppState, method: Method, started: Instant, outcome: Result<()
 
 impl Reply {
     /// The error body in the client's dialect: google.rpc.Status for v1.0, the
-    /// flat `{"type", "message"}` the v0.3 SDKs read (with the Status kept).
+    /// flat `{"type", "code", "message"}` the v0.3 SDKs read (with the Status
+    /// kept), `code` being the error's JSON-RPC code.
     fn error_body(&self, e: &GatewayError) -> Value {
         let body = http_error_body(e);
         match self.version {
             Version::V1_0 => body,
-            Version::V0_3 => v03_rest::error_body_to_v03(&body),
+            Version::V0_3 => v03_rest::error_body_to_v03(&body, e.to_jsonrpc().code),
         }
     }
 
@@ -303,10 +304,11 @@ impl Reply {
         match translated {
             Ok(v) => Event::default().data(encode(&v)),
             // A REST stream reports a failure as an `error` event carrying the
-            // google.rpc.Status body, as the official SDKs read it.
+            // error body of the client's dialect, as the official SDKs read it
+            // (v0.3: the JavaScript SDK needs its `code`; the Status is kept).
             Err(e) => Event::default()
                 .event("error")
-                .data(encode(&http_error_body(&e))),
+                .data(encode(&self.error_body(&e))),
         }
     }
 }
