@@ -17,7 +17,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
-use common::python::{self, manifest_dir};
+use common::install::manifest_dir;
+use common::python;
 use common::*;
 
 /// The pinned client under test.

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
 use a2a_mqtt_gateway::gateway::{self, ErrorKind};
-use common::python::{self, manifest_dir, run_or_fail};
+use common::install::{manifest_dir, run_or_fail};
+use common::python;
 use common::*;
 use serde_json::{Value, json};
 

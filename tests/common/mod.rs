@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod install;
+pub mod node;
 pub mod procs;
 pub mod python;
 
