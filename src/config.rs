@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Yaml};
+use figment::providers::{Format, Serialized, Yaml};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::mqtt::topics::{self, check_discovery_filter, check_id};
-use crate::mqtt::{BrokerUrl, RetryPolicy, SessionOptions, TlsFiles};
+use crate::mqtt::{BrokerUrl, RetryPolicy, SessionOptions, TlsFiles, tls};
+
+mod env;
 
 /// Prefix of environment overrides; `__` separates sections.
 pub const ENV_PREFIX: &str = "A2A_GATEWAY__";
@@ -301,14 +303,16 @@ impl Config {
             })?;
             figment = figment.merge(Yaml::string(&text));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        figment = figment.merge(env::EnvOverrides::new(ENV_PREFIX, defaults));
         if let Some(listen) = &overrides.listen {
             figment = figment.merge(("http.listen", listen.as_str()));
         }
         if let Some(broker) = &overrides.broker {
             figment = figment.merge(("mqtt.url", broker.as_str()));
         }
-        let config: Config = figment.extract().map_err(|e| {
+        // Lossy: environment values reach optional numbers as text (see `env`).
+        let config: Config = figment.extract_lossy().map_err(|e| {
             let messages: Vec<String> = e.into_iter().map(|e| describe(&e)).collect();
             ConfigError::Parse(messages.join("; "))
         })?;
@@ -321,7 +325,7 @@ impl Config {
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Yaml::string(text))
-            .extract()
+            .extract_lossy()
             .map_err(|e| {
                 let messages: Vec<String> = e.into_iter().map(|e| describe(&e)).collect();
                 ConfigError::Parse(messages.join("; "))
@@ -358,17 +362,11 @@ impl Config {
             ));
         }
 
-        self.broker_url()?;
+        let broker = self.broker_url()?;
         if self.mqtt.password.is_some() && self.mqtt.username.is_none() {
             return Err(invalid("mqtt.password", "is set but mqtt.username is not"));
         }
-        let tls = &self.mqtt.tls;
-        if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
-            return Err(invalid(
-                "mqtt.tls.client_cert_file",
-                "and mqtt.tls.client_key_file must be set together",
-            ));
-        }
+        self.check_tls(&broker)?;
         if self.mqtt.keep_alive_secs == 0 || self.mqtt.keep_alive_secs > 65535 {
             return Err(invalid(
                 "mqtt.keep_alive_secs",
@@ -474,6 +472,52 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The TLS files: only with an `mqtts://` broker, certificate and key as a
+    /// pair, each readable and holding what it should. Checked here so that a
+    /// wrong path is a configuration error naming the key, not a failure when
+    /// the session starts.
+    fn check_tls(&self, broker: &BrokerUrl) -> Result<(), ConfigError> {
+        let tls = &self.mqtt.tls;
+        let files = [
+            ("mqtt.tls.ca_file", &tls.ca_file),
+            ("mqtt.tls.client_cert_file", &tls.client_cert_file),
+            ("mqtt.tls.client_key_file", &tls.client_key_file),
+        ];
+        if !broker.tls
+            && let Some((key, _)) = files.iter().find(|(_, f)| f.is_some())
+        {
+            return Err(invalid(
+                *key,
+                format!(
+                    "is set but mqtt.url {:?} is not TLS: the TLS files are used only with an mqtts:// URL",
+                    self.mqtt.url
+                ),
+            ));
+        }
+        if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+            let (missing, set) = if tls.client_cert_file.is_none() {
+                ("mqtt.tls.client_cert_file", "mqtt.tls.client_key_file")
+            } else {
+                ("mqtt.tls.client_key_file", "mqtt.tls.client_cert_file")
+            };
+            return Err(invalid(
+                missing,
+                format!("is not set but {set} is: a client certificate and its key go together"),
+            ));
+        }
+        if let Some(path) = &tls.ca_file {
+            tls::read_certs(path).map_err(|e| invalid("mqtt.tls.ca_file", e.to_string()))?;
+        }
+        if let Some(path) = &tls.client_cert_file {
+            tls::read_certs(path)
+                .map_err(|e| invalid("mqtt.tls.client_cert_file", e.to_string()))?;
+        }
+        if let Some(path) = &tls.client_key_file {
+            tls::read_key(path).map_err(|e| invalid("mqtt.tls.client_key_file", e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -709,6 +753,168 @@ mod tests {
             assert!(err.contains("requests.max_attempts"), "{err}");
             Ok(())
         });
+    }
+
+    /// A self-signed certificate and its key, as PEM.
+    fn cert_and_key() -> (String, String) {
+        let c = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        (c.cert.pem(), c.signing_key.serialize_pem())
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+    fn environment_values_that_look_like_numbers_stay_text() {
+        let (cert, key) = cert_and_key();
+        figment::Jail::expect_with(|jail| {
+            // Paths that look like numbers too.
+            jail.create_file("2024", &cert)?;
+            jail.create_file("1", &key)?;
+            jail.set_env("A2A_GATEWAY__MQTT__URL", "mqtts://broker:8883");
+            jail.set_env("A2A_GATEWAY__MQTT__USERNAME", "007");
+            jail.set_env("A2A_GATEWAY__MQTT__PASSWORD", "12345");
+            jail.set_env("A2A_GATEWAY__MQTT__TLS__CA_FILE", "2024");
+            jail.set_env("A2A_GATEWAY__MQTT__TLS__CLIENT_CERT_FILE", "2024");
+            jail.set_env("A2A_GATEWAY__MQTT__TLS__CLIENT_KEY_FILE", "1");
+            jail.set_env("A2A_GATEWAY__GATEWAY__ORG", "2024");
+            jail.set_env("A2A_GATEWAY__GATEWAY__UNIT", "true");
+            jail.set_env("A2A_GATEWAY__GATEWAY__INSTANCE", "0.5");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.mqtt.username.as_deref(), Some("007"), "leading zero kept");
+            assert_eq!(c.mqtt.password.as_ref().map(Secret::expose), Some("12345"));
+            assert_eq!(c.mqtt.tls.ca_file, Some(PathBuf::from("2024")));
+            assert_eq!(c.mqtt.tls.client_key_file, Some(PathBuf::from("1")));
+            assert_eq!(c.gateway.org, "2024");
+            assert_eq!(c.gateway.unit, "true");
+            assert_eq!(c.gateway.instance.as_deref(), Some("0.5"));
+            assert!(
+                !format!("{c:?}").contains("12345"),
+                "the secret stays hidden"
+            );
+
+            // Text is taken exactly as set: quotes and brackets are the password's.
+            jail.set_env("A2A_GATEWAY__MQTT__PASSWORD", "\"[quoted]\"");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.mqtt.password.as_ref().map(Secret::expose),
+                Some("\"[quoted]\"")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+    fn environment_values_of_other_types_are_still_parsed() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("A2A_GATEWAY__REQUESTS__RETRY_JITTER", "0.5");
+            jail.set_env("A2A_GATEWAY__REQUESTS__MESSAGE_EXPIRY_MS", "20000");
+            jail.set_env("A2A_GATEWAY__HTTP__TRUST_FORWARDED_HEADERS", "false");
+            jail.set_env("A2A_GATEWAY__MQTT__MAX_INFLIGHT", "16");
+            jail.set_env(
+                "A2A_GATEWAY__DISCOVERY__FILTERS",
+                "[\"$a2a/v1/discovery/acme/+/+\", \"$a2a/v1/discovery/beta/+/+\"]",
+            );
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.requests.retry_jitter, 0.5);
+            assert_eq!(c.requests.message_expiry_ms, Some(20_000));
+            assert!(!c.http.trust_forwarded_headers);
+            assert_eq!(c.mqtt.max_inflight, 16);
+            assert_eq!(
+                c.discovery.filters,
+                ["$a2a/v1/discovery/acme/+/+", "$a2a/v1/discovery/beta/+/+"]
+            );
+            jail.set_env("A2A_GATEWAY__REQUESTS__MESSAGE_EXPIRY_MS", "soon");
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("requests.message_expiry_ms"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn broken_tls_settings_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = cert_and_key();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&cert_path, &cert).unwrap();
+        std::fs::write(&key_path, &key).unwrap();
+        std::fs::write(&junk, "not PEM").unwrap();
+        let (cert_path, key_path, junk) = (
+            cert_path.display().to_string(),
+            key_path.display().to_string(),
+            junk.display().to_string(),
+        );
+        let tls = |url: &str, tls: &str| format!("mqtt:\n  url: {url}\n  tls:\n{tls}");
+        let cases = [
+            (
+                tls("mqtts://b:8883", "    ca_file: /nonexistent.pem\n"),
+                "mqtt.tls.ca_file",
+                "/nonexistent.pem",
+            ),
+            (
+                tls("mqtt://b:1883", &format!("    ca_file: {cert_path}\n")),
+                "mqtt.tls.ca_file",
+                "mqtts://",
+            ),
+            (
+                tls(
+                    "mqtt://b:1883",
+                    &format!(
+                        "    client_cert_file: {cert_path}\n    client_key_file: {key_path}\n"
+                    ),
+                ),
+                "mqtt.tls.client_cert_file",
+                "mqtts://",
+            ),
+            (
+                tls(
+                    "mqtts://b:8883",
+                    &format!("    client_cert_file: {cert_path}\n"),
+                ),
+                "mqtt.tls.client_key_file",
+                "go together",
+            ),
+            (
+                tls(
+                    "mqtts://b:8883",
+                    &format!("    client_key_file: {key_path}\n"),
+                ),
+                "mqtt.tls.client_cert_file",
+                "go together",
+            ),
+            (
+                tls("mqtts://b:8883", &format!("    ca_file: {junk}\n")),
+                "mqtt.tls.ca_file",
+                "no usable PEM certificate",
+            ),
+            (
+                tls(
+                    "mqtts://b:8883",
+                    &format!(
+                        "    client_cert_file: {cert_path}\n    client_key_file: {cert_path}\n"
+                    ),
+                ),
+                "mqtt.tls.client_key_file",
+                "no usable PEM private key",
+            ),
+        ];
+        for (yaml, key, reason) in cases {
+            let err = Config::from_yaml(&yaml).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{key}: ")) && err.contains(reason),
+                "{yaml}\n-> {err}"
+            );
+        }
+        let good = tls(
+            "mqtts://b:8883",
+            &format!(
+                "    ca_file: {cert_path}\n    client_cert_file: {cert_path}\n    client_key_file: {key_path}\n"
+            ),
+        );
+        Config::from_yaml(&good).unwrap();
     }
 
     #[test]

@@ -546,3 +546,80 @@ async fn serve_runs_the_configured_number_of_worker_threads() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("runtime.worker_threads"), "{}", r.stderr);
 }
+
+/// `check-config` with `env` set on top of a clean environment.
+async fn check_config_with_env(file: &std::path::Path, env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"));
+    cmd.arg("check-config").arg(file);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("A2A_GATEWAY") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.envs(env.iter().copied()).output().await.expect("runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn check_config_takes_numeric_looking_text_from_the_environment() {
+    let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"));
+    let r = check_config_with_env(
+        file,
+        &[
+            ("A2A_GATEWAY__MQTT__USERNAME", "4711"),
+            ("A2A_GATEWAY__MQTT__PASSWORD", "987654321"),
+            ("A2A_GATEWAY__GATEWAY__ORG", "2024"),
+        ],
+    )
+    .await;
+    ok(&r);
+    let shown: Value = serde_json::from_str(r.stdout.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(shown["mqtt"]["username"], "4711", "{}", r.stdout);
+    assert_eq!(shown["gateway"]["org"], "2024");
+    assert_eq!(shown["mqtt"]["password"], "<redacted>");
+    assert!(!r.stdout.contains("987654321"), "secrets are redacted");
+}
+
+#[tokio::test]
+async fn check_config_refuses_broken_tls_settings_naming_the_key() {
+    let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"));
+    let r = check_config_with_env(
+        file,
+        &[
+            ("A2A_GATEWAY__MQTT__URL", "mqtts://broker:8883"),
+            ("A2A_GATEWAY__MQTT__TLS__CA_FILE", "/nonexistent.pem"),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "a configuration error: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("mqtt.tls.ca_file: cannot read TLS file /nonexistent.pem"),
+        "{}",
+        r.stderr
+    );
+
+    // TLS files with a plain mqtt:// URL would be silently unused.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let r = check_config_with_env(
+        file,
+        &[
+            ("A2A_GATEWAY__MQTT__URL", "mqtt://broker:1883"),
+            ("A2A_GATEWAY__MQTT__TLS__CA_FILE", ca.to_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("mqtt.tls.ca_file") && r.stderr.contains("mqtts://"),
+        "{}",
+        r.stderr
+    );
+}

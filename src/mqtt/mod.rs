@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod requester;
 pub mod router;
 pub mod session;
+pub mod tls;
 pub mod topics;
 
 pub use broker_url::BrokerUrl;

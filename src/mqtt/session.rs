@@ -17,7 +17,6 @@
 //! - [`SessionHandle::try_publish`] never waits: a full queue, a down session or an
 //!   oversized packet is an immediate, typed error.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -40,6 +39,7 @@ use tracing::{debug, error, info, warn};
 
 use super::backoff::Backoff;
 use super::broker_url::BrokerUrl;
+pub use super::tls::{TlsError, TlsFiles};
 
 pub use rumqttc::v5::mqttbytes::v5::Publish;
 
@@ -63,14 +63,6 @@ pub trait Inbound: Send + Sync + 'static {
     /// The broker acknowledged packet `pkid`; `accepted` is false when its
     /// reason code is an error (not authorised, quota exceeded, ...).
     fn on_puback(&self, _pkid: u16, _accepted: bool, _reason: &str) {}
-}
-
-/// TLS material for `mqtts://` brokers. Without `ca_file` the system roots are used.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsFiles {
-    pub ca_file: Option<PathBuf>,
-    pub client_cert_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
 }
 
 /// The message the broker publishes when this client vanishes (Last Will).
@@ -164,15 +156,8 @@ impl SessionOptions {
 /// A session that could not be set up.
 #[derive(Debug, Error)]
 pub enum SessionError {
-    #[error("cannot read TLS file {path}: {source}")]
-    TlsFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("TLS file {path} holds no usable {what}")]
-    TlsContent { path: PathBuf, what: &'static str },
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Why a publish was not accepted.
@@ -460,7 +445,7 @@ impl MqttSession {
         }
         if opts.broker.tls {
             mo.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                Arc::new(tls_config(&opts.tls)?),
+                Arc::new(super::tls::client_config(&opts.tls)?),
             )));
         }
         if let Some(will) = &opts.last_will {
@@ -691,82 +676,6 @@ async fn own_event_loop(
     shared.set_stopped();
 }
 
-fn tls_config(files: &TlsFiles) -> Result<rustls::ClientConfig, SessionError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    match &files.ca_file {
-        Some(path) => {
-            for cert in read_certs(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| SessionError::Tls(format!("{}: {e}", path.display())))?;
-            }
-        }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            for cert in native.certs {
-                let _ = roots.add(cert);
-            }
-            if roots.is_empty() {
-                return Err(SessionError::Tls(
-                    "no system CA certificates found; set mqtt.tls.ca_file".into(),
-                ));
-            }
-        }
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SessionError::Tls(e.to_string()))?
-        .with_root_certificates(roots);
-    match (&files.client_cert_file, &files.client_key_file) {
-        (Some(cert), Some(key)) => {
-            let chain = read_certs(cert)?;
-            let key_der = read_key(key)?;
-            builder
-                .with_client_auth_cert(chain, key_der)
-                .map_err(|e| SessionError::Tls(format!("client certificate: {e}")))
-        }
-        (None, None) => Ok(builder.with_no_client_auth()),
-        _ => Err(SessionError::Tls(
-            "mqtt.tls.client_cert_file and mqtt.tls.client_key_file go together".into(),
-        )),
-    }
-}
-
-fn read_pem(path: &PathBuf) -> Result<Vec<u8>, SessionError> {
-    std::fs::read(path).map_err(|source| SessionError::TlsFile {
-        path: path.clone(),
-        source,
-    })
-}
-
-fn read_certs(
-    path: &PathBuf,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, SessionError> {
-    let pem = read_pem(path)?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-        .filter_map(Result::ok)
-        .collect();
-    if certs.is_empty() {
-        return Err(SessionError::TlsContent {
-            path: path.clone(),
-            what: "PEM certificate",
-        });
-    }
-    Ok(certs)
-}
-
-fn read_key(path: &PathBuf) -> Result<rustls::pki_types::PrivateKeyDer<'static>, SessionError> {
-    let pem = read_pem(path)?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .ok()
-        .flatten()
-        .ok_or_else(|| SessionError::TlsContent {
-            path: path.clone(),
-            what: "PEM private key",
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -789,15 +698,5 @@ mod tests {
             .user_properties
             .push(("k".into(), "v".repeat(50)));
         assert!(m.encoded_size() >= base + 51);
-    }
-
-    #[test]
-    fn missing_tls_files_are_named() {
-        let files = TlsFiles {
-            ca_file: Some("/nonexistent/ca.pem".into()),
-            ..TlsFiles::default()
-        };
-        let err = tls_config(&files).unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     }
 }
