@@ -1,11 +1,20 @@
 # Builds the release binary, then copies it into a small runtime image.
 #   docker build -t a2a-gateway .
 #   docker run --rm -p 8080:8080 -e A2A_GATEWAY__MQTT__URL=mqtt://broker:1883 a2a-gateway
+#
+# The build stage gets exactly what compiling the a2a-gateway binary reads:
+# the manifest and lock file, src/, and every file src/ pulls in at compile time
+# (include_str!: the OpenAPI document the gateway serves, and a JSON Schema the
+# crate's unit tests embed). tests/container.rs checks these COPY lines against
+# the manifest and the include_str!/include_bytes! calls in src/, so a new
+# compile-time input cannot be forgotten here.
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY openapi ./openapi
+COPY tests/schemas ./tests/schemas
 RUN cargo build --release --locked --bin a2a-gateway \
     && strip target/release/a2a-gateway
 
