@@ -366,3 +366,48 @@ async fn discovery_filters_limit_what_is_indexed() {
     );
     assert_eq!(gw.state.index().len(), 1);
 }
+
+/// HTTP/2 requests carry the host as `:authority`, not `Host`: the served card
+/// must still name the address the client used, not `http.listen`.
+#[tokio::test]
+async fn cards_fetched_over_http2_point_at_the_address_the_client_used() {
+    let broker = Broker::start();
+    let _agent = start_agent(
+        &broker,
+        "acme/plant1/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent("acme/plant1/echo", "online").await;
+    // `localhost`, not the 127.0.0.1 the gateway listens on, nor http.listen's port.
+    let base = format!("http://localhost:{}", gw.addr.port());
+    assert_ne!(gw.state.config().http.listen, gw.addr.to_string());
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2
+        .get(format!(
+            "{base}/agents/acme/plant1/echo/.well-known/agent-card.json"
+        ))
+        .header("A2A-Version", "1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    let card: Value = r.json().await.unwrap();
+    let expected = format!("{base}/agents/acme/plant1/echo");
+    assert_eq!(card["supportedInterfaces"][0]["url"], expected, "{card:#}");
+    // The registry names the same endpoint.
+    let entry: Value = h2
+        .get(format!("{base}/api/v1/agents/acme/plant1/echo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(entry.to_string().contains(&expected), "{entry:#}");
+}

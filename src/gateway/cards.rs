@@ -58,6 +58,26 @@ pub fn public_base(config: &HttpConfig, headers: &HeaderMap) -> String {
     format!("{proto}://{host}{prefix}")
 }
 
+/// Gives an HTTP/2 request the `Host` header HTTP/1.1 requests carry.
+///
+/// HTTP/2 clients send the host as the `:authority` pseudo-header, which hyper
+/// puts into the request URI; there is no `Host` header, and [`public_base`]
+/// fell back to `http.listen` (`0.0.0.0:8080` in a container) for the URLs in
+/// served cards. Every place that names this gateway reads `Host`, so the
+/// request is completed once, at the edge, as an HTTP/2-to-HTTP/1.1 proxy must
+/// (RFC 9113 §8.3.1). A `Host` the client did send is left alone.
+pub fn host_from_authority<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    if !request.headers().contains_key(header::HOST)
+        && let Some(authority) = request.uri().authority()
+        // Userinfo never names the host; `is_valid_host` refuses it anyway.
+        && let Some(host) = authority.as_str().rsplit('@').next()
+        && let Ok(value) = HeaderValue::from_str(host)
+    {
+        request.headers_mut().insert(header::HOST, value);
+    }
+    request
+}
+
 /// A host[:port] that is safe to put into a URL (no userinfo, path or spaces).
 fn is_valid_host(h: &str) -> bool {
     !h.is_empty()
@@ -121,13 +141,18 @@ pub async fn agent_card(
 }
 
 /// `GET /agents/{org}/{unit}/{agent}/.well-known/agent.json`: the v0.3 location;
-/// always the merged card.
+/// the merged card whichever version is named (v1.0 clients read it too), but an
+/// `A2A-Version` that is not served is refused as at agent-card.json.
 pub async fn legacy_agent_card(
     State(state): State<AppState>,
     AgentPath(org, unit, agent): AgentPath,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    card_response(&state, &org, &unit, &agent, &headers, true)
+    match version::requested(&headers, query.as_deref()) {
+        Ok(_) => card_response(&state, &org, &unit, &agent, &headers, true),
+        Err(e) => http_error(&e),
+    }
 }
 
 fn card_response(
@@ -205,6 +230,34 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn http2_requests_get_their_authority_as_host() {
+        let h2 = axum::http::Request::builder()
+            .uri("http://gw.example.org:9000/agents/a/b/c/.well-known/agent-card.json")
+            .body(())
+            .unwrap();
+        let h2 = host_from_authority(h2);
+        assert_eq!(h2.headers()[header::HOST], "gw.example.org:9000");
+        assert_eq!(
+            public_base(&HttpConfig::default(), h2.headers()),
+            "http://gw.example.org:9000"
+        );
+        // A Host the client sent wins; an origin-form URI adds nothing.
+        let h1 = axum::http::Request::builder()
+            .uri("http://other:1/x")
+            .header(header::HOST, "sent:2")
+            .body(())
+            .unwrap();
+        assert_eq!(host_from_authority(h1).headers()[header::HOST], "sent:2");
+        let bare = axum::http::Request::builder().uri("/x").body(()).unwrap();
+        assert!(
+            host_from_authority(bare)
+                .headers()
+                .get(header::HOST)
+                .is_none()
+        );
     }
 
     #[test]

@@ -394,6 +394,9 @@ pub fn router(state: AppState) -> Router {
             get(rest::handle).post(rest::handle).delete(rest::handle),
         )
         .fallback(respond::not_found)
+        .layer(tower::util::MapRequestLayer::new(
+            cards::host_from_authority::<axum::body::Body>,
+        ))
         .layer(CatchPanicLayer::custom(respond::panic_response))
         .with_state(state)
 }
