@@ -154,6 +154,8 @@ fn the_document_lists_the_error_table() {
                 "code": s.code,
                 "httpStatus": s.status.as_u16(),
                 "grpcStatus": s.grpc,
+                "v03Code": s.v03_code,
+                "v03RestType": s.v03_type,
                 "definedBy": if s.a2a { "A2A" } else { "gateway" },
                 "meaning": s.meaning,
             })

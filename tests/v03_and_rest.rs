@@ -303,6 +303,118 @@ async fn version_negotiation() {
         r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
         "{r}"
     );
+    // An empty header or query parameter names no version: the method decides.
+    for (suffix, header) in [("", Some("")), ("?A2A-Version=", None)] {
+        let (_, r) = post(
+            &format!("{url}{suffix}"),
+            header,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": v03_send("e")}),
+        )
+        .await;
+        assert_eq!(r["result"]["kind"], "task", "{suffix} {header:?}: {r}");
+        let (_, r) = post(
+            &format!("{url}{suffix}"),
+            header,
+            &request(json!(1), "SendMessage", send_params("e")),
+        )
+        .await;
+        assert!(r["result"]["task"].is_object(), "{suffix} {header:?}: {r}");
+    }
+}
+
+/// REST treats an explicit version as JSON-RPC does: it must match the path's
+/// family (v0.3 paths start with /v1/), else 404 METHOD_NOT_FOUND naming the
+/// path to use, in the path's dialect; empty means none; an unserved version is
+/// VERSION_NOT_SUPPORTED, at the v0.3 card location too.
+#[tokio::test]
+async fn rest_version_must_match_the_path() {
+    let (_b, gw, _agents) = setup().await;
+    let base = gw.agent_url(ECHO);
+    let v1_body = send_params("v1 body");
+    let v03_body = json!({"message": {"messageId": "m-3", "role": "ROLE_USER", "content": [{"text": "v03 body"}]}});
+
+    // A v1.0 body on a v0.3 path with A2A-Version 1.0: refused, not parsed as v1.0.
+    let r = http()
+        .post(format!("{base}/v1/message:send"))
+        .header("A2A-Version", "1.0")
+        .json(&v1_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], -32601, "v0.3 shape: {e}");
+    assert_eq!(e["type"], "MethodNotFoundError", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("\"message:send\""),
+        "names the v1.0 path: {e}"
+    );
+    // And the other way round, also as a query parameter.
+    for (url, header) in [
+        (format!("{base}/message:send"), Some("0.3")),
+        (format!("{base}/message:send?A2A-Version=0.3"), None),
+    ] {
+        let mut req = http().post(&url).json(&v03_body);
+        if let Some(h) = header {
+            req = req.header("A2A-Version", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 404, "{url}");
+        assert_eq!(r.headers()["content-type"], "application/a2a+json");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(
+            e["error"]["details"][0]["reason"], "METHOD_NOT_FOUND",
+            "{e}"
+        );
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("v1/message:send"),
+            "{e}"
+        );
+    }
+    // Empty header or query parameter: the path decides.
+    for (suffix, header) in [("", Some("")), ("?A2A-Version=", None)] {
+        let (s, r) = post(
+            &format!("{base}/v1/message:send{suffix}"),
+            header,
+            &v03_body,
+        )
+        .await;
+        assert_eq!(s, 200, "{suffix} {header:?}: {r}");
+        assert_eq!(r["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+        let (s, r) = post(&format!("{base}/message:send{suffix}"), header, &v1_body).await;
+        assert_eq!(s, 200, "{suffix} {header:?}: {r}");
+        assert_eq!(r["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{r}");
+    }
+    // A matching header is fine, patch level included.
+    let (s, r) = post(&format!("{base}/v1/message:send"), Some("0.3.0"), &v03_body).await;
+    assert_eq!(s, 200, "{r}");
+    // An unserved version: 400 in the path's dialect.
+    let (s, e) = post(&format!("{base}/v1/message:send"), Some("0.5"), &v03_body).await;
+    assert_eq!(s, 400);
+    assert_eq!(e["type"], "VersionNotSupportedError", "{e}");
+    assert_eq!(e["code"], -32603, "-32009 is v1.0-only: {e}");
+    assert_eq!(e["data"][0]["reason"], "VERSION_NOT_SUPPORTED", "{e}");
+    // The v0.3 card location answers an unserved version as agent-card.json does.
+    for path in ["agent.json", "agent-card.json"] {
+        let (s, e) = get(&format!("{base}/.well-known/{path}"), Some("2.0")).await;
+        assert_eq!(s, 400, "{path}: {e}");
+        assert_eq!(
+            e["error"]["details"][0]["reason"], "VERSION_NOT_SUPPORTED",
+            "{path}"
+        );
+        let (s, e) = get(&format!("{base}/.well-known/{path}?A2A-Version=9"), None).await;
+        assert_eq!(s, 400, "{path}?: {e}");
+        let (s, card) = get(&format!("{base}/.well-known/{path}"), Some("")).await;
+        assert_eq!(s, 200, "{path}");
+        assert_v03("AgentCard", &card);
+    }
+    let (s, card) = get(&format!("{base}/.well-known/agent.json"), Some("1.0")).await;
+    assert_eq!(s, 200);
+    assert_v03("AgentCard", &card);
 }
 
 #[tokio::test]
@@ -532,7 +644,7 @@ async fn rest_errors_use_google_rpc_status() {
             format!("{base}/message:send"),
             None,
             405,
-            "METHOD_NOT_FOUND",
+            "HTTP_METHOD_NOT_ALLOWED",
         ),
     ];
     for (method, url, body, status, reason) in cases {

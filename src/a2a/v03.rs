@@ -29,7 +29,6 @@ use std::fmt::Display;
 use serde_json::{Map, Value, json};
 
 use crate::a2a::Method;
-use crate::a2a::error::{JsonRpcError, codes};
 
 /// Why a v0.3 value could not be translated; the message names the field (e.g. "message.parts[1].file: needs bytes or uri").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -2024,47 +2023,6 @@ pub fn card_to_v1(card: &Value) -> Result<Value, TranslateError> {
     Ok(Value::Object(obj))
 }
 
-// ---------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------
-
-/// The ErrorInfo domain of A2A errors (v1.0 spec §9.5).
-const A2A_ERROR_DOMAIN: &str = "a2a-protocol.org";
-
-/// v1.0 error codes v0.3 does not define, with their ErrorInfo reasons. v0.3
-/// clients get InternalError for them, as from the Python SDK.
-const V1_ONLY_CODES: [(i64, &str); 2] = [
-    (
-        codes::EXTENSION_SUPPORT_REQUIRED,
-        "EXTENSION_SUPPORT_REQUIRED",
-    ),
-    (codes::VERSION_NOT_SUPPORTED, "VERSION_NOT_SUPPORTED"),
-];
-
-/// A v1.0 JSON-RPC error -> v0.3 shape. The standard JSON-RPC codes and A2A's -32001..-32007 mean the same in
-/// both versions (-32007 is v0.3's AuthenticatedExtendedCardNotConfiguredError, v1.0's
-/// ExtendedAgentCardNotConfiguredError) and are kept, as are codes outside the reserved range (the gateway's own
-/// -31xxx). -32008 and -32009 are v1.0-only: they become -32603 InternalError (as in the Python SDK), keeping the
-/// message and `data`; with no `data`, an ErrorInfo naming the original reason is added so it is not lost. v1.0's
-/// `data` (an array of google.rpc details) is kept: v0.3 allows any `data`.
-pub fn error_to_v03(e: &JsonRpcError) -> JsonRpcError {
-    let Some((_, reason)) = V1_ONLY_CODES.iter().find(|(code, _)| *code == e.code) else {
-        return e.clone();
-    };
-    let data = e.data.clone().unwrap_or_else(|| {
-        json!([{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": reason,
-            "domain": A2A_ERROR_DOMAIN,
-        }])
-    });
-    JsonRpcError {
-        code: codes::INTERNAL_ERROR,
-        message: e.message.clone(),
-        data: Some(data),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3096,54 +3054,6 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------
-    // Errors
-    // -----------------------------------------------------------------------
-
-    #[test]
-    fn error_codes() {
-        let data = json!([{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "TASK_NOT_FOUND", "domain": "a2a-protocol.org"}]);
-        for code in [
-            -32700, -32600, -32601, -32602, -32603, -32001, -32002, -32003, -32004, -32005, -32006,
-            -32007, -31001,
-        ] {
-            let e = JsonRpcError {
-                code,
-                message: "m".into(),
-                data: Some(data.clone()),
-            };
-            assert_eq!(error_to_v03(&e), e, "{code}");
-        }
-        // -32007 is v0.3's AuthenticatedExtendedCardNotConfiguredError: same code.
-        assert_eq!(
-            error_to_v03(&JsonRpcError::new(-32007, "no card")).code,
-            -32007
-        );
-        // v1.0-only codes become InternalError; the reason survives in data.
-        let e = error_to_v03(&JsonRpcError::new(
-            codes::VERSION_NOT_SUPPORTED,
-            "version 9 not supported",
-        ));
-        assert_eq!(e.code, -32603);
-        assert_eq!(e.message, "version 9 not supported");
-        assert_eq!(
-            e.data.as_ref().unwrap()[0]["reason"],
-            "VERSION_NOT_SUPPORTED"
-        );
-        let with_data = JsonRpcError {
-            code: -32008,
-            message: "ext".into(),
-            data: Some(json!({"x": 1})),
-        };
-        let e = error_to_v03(&with_data);
-        assert_eq!((e.code, e.data), (-32603, Some(json!({"x": 1}))));
-        // The converted error is a valid v0.3 error response.
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
-        let root = json!({"$ref": "#/definitions/JSONRPCErrorResponse", "definitions": schema["definitions"]});
-        let response = json!({"jsonrpc": "2.0", "id": 1, "error": error_to_v03(&JsonRpcError::new(-32009, "v"))});
-        assert!(jsonschema::is_valid(&root, &response));
-    }
-
-    // -----------------------------------------------------------------------
     // Robustness
     // -----------------------------------------------------------------------
 
@@ -3679,7 +3589,6 @@ mod tests {
             let _ = stream_item_to_v1(&v);
             let _ = card_to_v1(&v);
             let _ = card_to_v03_merged(&v);
-            let _ = error_to_v03(&JsonRpcError { code: -32009, message: String::new(), data: Some(v.clone()) });
         }
 
         /// Random payloads inside valid v1.0 wrappers and parts: reaches deeper

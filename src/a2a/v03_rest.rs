@@ -106,10 +106,9 @@
 //!   once unwrapped.
 //!
 //! # Errors
-//! v0.3 REST has no standard error body. The Python SDK's compat REST client reads a
-//! flat `{"type": "<A2A error class>", "message": "..."}`; the JavaScript SDK's reads
-//! `{"code": <JSON-RPC code>, "message": "..."}`; v1.0 sends `google.rpc.Status` as
-//! `{"error": {...}}`. [`error_body_to_v03`] writes all three.
+//! v0.3 REST has no standard error body. The gateway writes what the v0.3 SDKs
+//! read (`gateway::respond::http_error_body_v03`), from its error table, which
+//! holds each error's v0.3 code and class name.
 
 use serde_json::{Map, Value};
 
@@ -1452,88 +1451,6 @@ pub fn part_to_v1(part: &Value) -> Result<Value, TranslateError> {
     part_v1(part, ROOT)
 }
 
-/// The Python SDK's A2A error class name for a v1.0 `ErrorInfo.reason`.
-fn error_class(reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "TASK_NOT_FOUND" => "TaskNotFoundError",
-        "TASK_NOT_CANCELABLE" => "TaskNotCancelableError",
-        "PUSH_NOTIFICATION_NOT_SUPPORTED" => "PushNotificationNotSupportedError",
-        "UNSUPPORTED_OPERATION" => "UnsupportedOperationError",
-        "CONTENT_TYPE_NOT_SUPPORTED" => "ContentTypeNotSupportedError",
-        "INVALID_AGENT_RESPONSE" => "InvalidAgentResponseError",
-        "EXTENDED_AGENT_CARD_NOT_CONFIGURED" => "ExtendedAgentCardNotConfiguredError",
-        "EXTENSION_SUPPORT_REQUIRED" => "ExtensionSupportRequiredError",
-        "VERSION_NOT_SUPPORTED" => "VersionNotSupportedError",
-        "INVALID_PARAMS" => "InvalidParamsError",
-        "INVALID_REQUEST" => "InvalidRequestError",
-        "METHOD_NOT_FOUND" => "MethodNotFoundError",
-        "INTERNAL" | "INTERNAL_ERROR" => "InternalError",
-        "PARSE_ERROR" => "JSONParseError",
-        _ => return None,
-    })
-}
-
-/// v1.0 REST error body (`google.rpc.Status`: `{"error": {"code", "status",
-/// "message", "details"}}`) and the error's JSON-RPC `code` -> v0.3 REST error
-/// body.
-///
-/// v0.3 defines no REST error body, and the v0.3 SDKs read different ones. The
-/// Python SDK's compat REST client reads a flat `{"type", "message"}`, `type`
-/// being the name of an A2A error class (`TaskNotFoundError`, ...), and falls
-/// back on the HTTP status otherwise; its v0.3-era server wrote `{"message"}`.
-/// The JavaScript SDK (`@a2a-js/sdk`, whose v0.3 REST server writes `{"code",
-/// "message", "data"?}`) maps a numeric `code` (the JSON-RPC error code) to its
-/// error classes, and throws a generic error for a body without one. The result
-/// has `type` (when the first `google.rpc.ErrorInfo` reason is an A2A error),
-/// `code`, `message`, and the original `error` object, so clients reading any of
-/// these shapes understand it. The HTTP status stays the v1.0 one. Never fails: a
-/// body of another shape gives a generic message.
-///
-/// ```
-/// use a2a_mqtt_gateway::a2a::v03_rest::error_body_to_v03;
-/// use serde_json::json;
-///
-/// let v1 = json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "no task t1",
-///     "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-///                  "reason": "TASK_NOT_FOUND", "domain": "a2a-protocol.org"}]}});
-/// let v03 = error_body_to_v03(&v1, -32001);
-/// assert_eq!(v03["type"], "TaskNotFoundError");
-/// assert_eq!(v03["code"], -32001);
-/// assert_eq!(v03["message"], "no task t1");
-/// assert_eq!(v03["error"], v1["error"]);
-/// ```
-pub fn error_body_to_v03(v1_body: &Value, code: i64) -> Value {
-    let error = v1_body.get("error").filter(|e| e.is_object());
-    let message = error
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .or_else(|| v1_body.get("message").and_then(Value::as_str))
-        .unwrap_or("error");
-    let class = error
-        .and_then(|e| e.get("details"))
-        .and_then(Value::as_array)
-        .and_then(|details| {
-            details.iter().find(|d| {
-                d.get("@type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.ends_with("google.rpc.ErrorInfo"))
-            })
-        })
-        .and_then(|info| info.get("reason"))
-        .and_then(Value::as_str)
-        .and_then(error_class);
-    let mut out = Map::new();
-    if let Some(class) = class {
-        put(&mut out, "type", class);
-    }
-    put(&mut out, "code", code);
-    put(&mut out, "message", message);
-    if let Some(e) = error.filter(|e| check_depth(e, "$.error").is_ok()) {
-        put(&mut out, "error", e.clone());
-    }
-    Value::Object(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2467,14 +2384,6 @@ mod tests {
         assert_eq!(e, "$.task.x: nested deeper than 128 levels");
         dismantle(in_unknown);
 
-        let mut error = within(&["error", "details"], deep(levels));
-        error["error"]["message"] = json!("m");
-        assert_eq!(
-            error_body_to_v03(&error, -32603),
-            json!({"code": -32603, "message": "m"})
-        );
-        dismantle(error);
-
         // Deep inside an arbitrary value handed to every function.
         let d = deep(levels);
         every_function(&d);
@@ -2485,58 +2394,6 @@ mod tests {
         assert!(send_request_to_v1(&ok).is_ok());
         let over = within(&["request", "metadata", "a"], deep(MAX_VALUE_DEPTH - 1));
         assert!(send_request_to_v1(&over).is_err());
-    }
-
-    // -----------------------------------------------------------------------
-    // Errors
-    // -----------------------------------------------------------------------
-
-    #[test]
-    fn error_bodies_get_the_python_client_type_and_the_js_client_code() {
-        let v1 = json!({"error": {"code": 400, "status": "FAILED_PRECONDITION", "message": "task t is final",
-            "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest"},
-                        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "TASK_NOT_CANCELABLE",
-                         "domain": "a2a-mqtt-gateway", "metadata": {"agent": "a"}}]}});
-        assert_eq!(
-            error_body_to_v03(&v1, -32002),
-            json!({"type": "TaskNotCancelableError", "code": -32002, "message": "task t is final",
-                   "error": v1["error"]})
-        );
-        for (reason, class) in [
-            ("TASK_NOT_FOUND", Some("TaskNotFoundError")),
-            (
-                "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
-                Some("ExtendedAgentCardNotConfiguredError"),
-            ),
-            ("PARSE_ERROR", Some("JSONParseError")),
-            ("INTERNAL", Some("InternalError")),
-            ("AGENT_OFFLINE", None),
-        ] {
-            let body = json!({"error": {"message": "m", "details": [
-                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}]}});
-            assert_eq!(
-                error_body_to_v03(&body, -32000)
-                    .get("type")
-                    .and_then(Value::as_str),
-                class
-            );
-        }
-    }
-
-    #[test]
-    fn odd_error_bodies_still_give_a_message() {
-        assert_eq!(
-            error_body_to_v03(&json!("boom"), -32603),
-            json!({"code": -32603, "message": "error"})
-        );
-        assert_eq!(
-            error_body_to_v03(&json!({"message": "flat"}), -32603),
-            json!({"code": -32603, "message": "flat"})
-        );
-        assert_eq!(
-            error_body_to_v03(&json!({"error": {"details": "nope", "message": 3}}), -31001),
-            json!({"code": -31001, "message": "error", "error": {"details": "nope", "message": 3}})
-        );
     }
 
     // -----------------------------------------------------------------------
@@ -2894,7 +2751,6 @@ mod tests {
         let _ = message_to_v1(v);
         let _ = part_to_v03(v);
         let _ = part_to_v1(v);
-        let _ = error_body_to_v03(v, -32603);
     }
 
     proptest! {

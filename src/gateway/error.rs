@@ -25,6 +25,7 @@ pub enum ErrorKind {
     MethodNotFound,
     InvalidParams,
     BodyTooLarge,
+    HttpMethodNotAllowed,
     Internal,
     TaskNotFound,
     TaskNotCancelable,
@@ -61,18 +62,45 @@ pub struct ErrorSpec {
     /// Whether A2A defines this error (ErrorInfo domain `a2a-protocol.org`) or the
     /// gateway does.
     pub a2a: bool,
+    /// The code v0.3 clients get, in a JSON-RPC error and as the `code` of a v0.3
+    /// REST error body. v0.3 does not define -32008 and -32009: they become
+    /// -32603 InternalError, as the Python SDK's v0.3 adapter answers.
+    pub v03_code: i64,
+    /// The `type` of a v0.3 REST error body: the A2A error class the Python SDK's
+    /// compat REST client raises (it falls back on the HTTP status without one).
+    pub v03_type: Option<&'static str>,
     /// What it means, for the README.
     pub meaning: &'static str,
 }
 
+impl ErrorSpec {
+    /// A row whose v0.3 code differs from the v1.0 one.
+    const fn v03_code(self, code: i64) -> ErrorSpec {
+        ErrorSpec {
+            v03_code: code,
+            ..self
+        }
+    }
+
+    /// A gateway row that v0.3 REST clients still read as an A2A error class
+    /// (those that reuse a core JSON-RPC code).
+    const fn v03_type(self, class: &'static str) -> ErrorSpec {
+        ErrorSpec {
+            v03_type: Some(class),
+            ..self
+        }
+    }
+}
+
 impl ErrorKind {
     /// All kinds, in table order.
-    pub const ALL: [ErrorKind; 28] = [
+    pub const ALL: [ErrorKind; 29] = [
         ErrorKind::ParseError,
         ErrorKind::InvalidRequest,
         ErrorKind::MethodNotFound,
         ErrorKind::InvalidParams,
         ErrorKind::BodyTooLarge,
+        ErrorKind::HttpMethodNotAllowed,
         ErrorKind::Internal,
         ErrorKind::TaskNotFound,
         ErrorKind::TaskNotCancelable,
@@ -98,14 +126,18 @@ impl ErrorKind {
         ErrorKind::ShuttingDown,
     ];
 
-    /// The single source of truth: code, HTTP status, reason, meaning.
+    /// The single source of truth: code, HTTP status, reason, what v0.3 clients
+    /// get, meaning.
     pub const fn spec(self) -> ErrorSpec {
         use ErrorKind::*;
+        /// An A2A error: v0.3 clients get the same code (unless overridden) and
+        /// the error class `class`.
         const fn a2a(
             code: i64,
             status: StatusCode,
             grpc: &'static str,
             reason: &'static str,
+            class: &'static str,
             meaning: &'static str,
         ) -> ErrorSpec {
             ErrorSpec {
@@ -114,9 +146,12 @@ impl ErrorKind {
                 grpc,
                 reason,
                 a2a: true,
+                v03_code: code,
+                v03_type: Some(class),
                 meaning,
             }
         }
+        /// A gateway error: the same code for v0.3, no A2A error class.
         const fn own(
             code: i64,
             status: StatusCode,
@@ -130,6 +165,8 @@ impl ErrorKind {
                 grpc,
                 reason,
                 a2a: false,
+                v03_code: code,
+                v03_type: None,
                 meaning,
             }
         }
@@ -139,6 +176,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 "PARSE_ERROR",
+                "JSONParseError",
                 "the body is not valid JSON",
             ),
             InvalidRequest => a2a(
@@ -146,6 +184,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 "INVALID_REQUEST",
+                "InvalidRequestError",
                 "not a JSON-RPC 2.0 request object (batches included)",
             ),
             MethodNotFound => a2a(
@@ -153,6 +192,7 @@ impl ErrorKind {
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
                 "METHOD_NOT_FOUND",
+                "MethodNotFoundError",
                 "unknown method",
             ),
             InvalidParams => a2a(
@@ -160,6 +200,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 "INVALID_PARAMS",
+                "InvalidParamsError",
                 "params missing or malformed; invalid ids in the URL",
             ),
             BodyTooLarge => own(
@@ -168,12 +209,24 @@ impl ErrorKind {
                 "INVALID_ARGUMENT",
                 "BODY_TOO_LARGE",
                 "request body over http.max_body_bytes",
-            ),
+            )
+            .v03_type("InvalidRequestError"),
+            // JSON-RPC has one route and answers every method itself; this is
+            // for the REST binding and the other routes.
+            HttpMethodNotAllowed => own(
+                codes::METHOD_NOT_FOUND,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNIMPLEMENTED",
+                "HTTP_METHOD_NOT_ALLOWED",
+                "the HTTP method is not served on that path (the `Allow` header lists those that are)",
+            )
+            .v03_type("MethodNotFoundError"),
             Internal => a2a(
                 codes::INTERNAL_ERROR,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
                 "INTERNAL_ERROR",
+                "InternalError",
                 "a bug in the gateway",
             ),
             TaskNotFound => a2a(
@@ -181,6 +234,7 @@ impl ErrorKind {
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
                 "TASK_NOT_FOUND",
+                "TaskNotFoundError",
                 "the agent does not know the task",
             ),
             TaskNotCancelable => a2a(
@@ -188,6 +242,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "TASK_NOT_CANCELABLE",
+                "TaskNotCancelableError",
                 "the task is already final",
             ),
             PushNotificationNotSupported => a2a(
@@ -195,6 +250,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "PUSH_NOTIFICATION_NOT_SUPPORTED",
+                "PushNotificationNotSupportedError",
                 "push notifications are not relayed by the gateway",
             ),
             UnsupportedOperation => a2a(
@@ -202,6 +258,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "UNSUPPORTED_OPERATION",
+                "UnsupportedOperationError",
                 "the agent does not support the operation",
             ),
             ContentTypeNotSupported => a2a(
@@ -209,6 +266,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 "CONTENT_TYPE_NOT_SUPPORTED",
+                "ContentTypeNotSupportedError",
                 "the agent does not take that media type",
             ),
             InvalidAgentResponse => a2a(
@@ -216,6 +274,7 @@ impl ErrorKind {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
                 "INVALID_AGENT_RESPONSE",
+                "InvalidAgentResponseError",
                 "the agent replied with something that is not valid A2A",
             ),
             ExtendedCardNotConfigured => a2a(
@@ -223,6 +282,7 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
+                "ExtendedAgentCardNotConfiguredError",
                 "the agent has no extended card",
             ),
             ExtensionSupportRequired => a2a(
@@ -230,15 +290,19 @@ impl ErrorKind {
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "EXTENSION_SUPPORT_REQUIRED",
+                "ExtensionSupportRequiredError",
                 "the agent requires an extension the client did not declare",
-            ),
+            )
+            .v03_code(codes::INTERNAL_ERROR),
             VersionNotSupported => a2a(
                 codes::VERSION_NOT_SUPPORTED,
                 StatusCode::BAD_REQUEST,
                 "FAILED_PRECONDITION",
                 "VERSION_NOT_SUPPORTED",
+                "VersionNotSupportedError",
                 "the A2A-Version is not served",
-            ),
+            )
+            .v03_code(codes::INTERNAL_ERROR),
             AgentNotFound => own(
                 -31001,
                 StatusCode::NOT_FOUND,
@@ -553,6 +617,23 @@ impl GatewayError {
             data: Some(Value::Array(vec![self.error_info()])),
         }
     }
+
+    /// The JSON-RPC error object a v0.3 client gets: [`Self::to_jsonrpc`] with
+    /// the table's v0.3 code in place of a code v0.3 does not define (a relayed
+    /// agent error's too). Message and `data` are kept; without `data`, the
+    /// ErrorInfo is added so the reason the code no longer tells is not lost.
+    /// Codes outside the table (an agent's own) pass unchanged.
+    pub fn to_jsonrpc_v03(&self) -> JsonRpcError {
+        let mut error = self.to_jsonrpc();
+        let spec = self.kind.spec();
+        if error.code == spec.code && spec.v03_code != spec.code {
+            error.code = spec.v03_code;
+            error
+                .data
+                .get_or_insert_with(|| Value::Array(vec![self.error_info()]));
+        }
+        error
+    }
 }
 
 impl From<crate::a2a::jsonrpc::EnvelopeError> for GatewayError {
@@ -565,16 +646,20 @@ impl From<crate::a2a::jsonrpc::EnvelopeError> for GatewayError {
 /// The error table as Markdown rows (used by the README and checked by a test).
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| reason | JSON-RPC code | REST status | defined by | meaning |\n|---|---|---|---|---|\n",
+        "| reason | JSON-RPC code | REST status | v0.3 code | v0.3 REST `type` | defined by | meaning |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for kind in ErrorKind::ALL {
         let s = kind.spec();
+        let v03_type = s.v03_type.map_or("—".to_owned(), |t| format!("`{t}`"));
         out.push_str(&format!(
-            "| `{}` | {} | {} {} | {} | {} |\n",
+            "| `{}` | {} | {} {} | {} | {} | {} | {} |\n",
             s.reason,
             s.code,
             s.status.as_u16(),
             s.grpc,
+            s.v03_code,
+            v03_type,
             if s.a2a { "A2A" } else { "gateway" },
             s.meaning
         ));
@@ -622,6 +707,65 @@ mod tests {
         let e = GatewayError::from_agent("o/u/a", original.clone());
         assert_eq!(e.to_jsonrpc(), original);
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn v03_clients_get_v03_codes_from_the_table() {
+        // Codes v0.3 defines are kept, for gateway and relayed errors alike.
+        for kind in [ErrorKind::TaskNotFound, ErrorKind::AgentOffline] {
+            let e = GatewayError::new(kind, "m");
+            assert_eq!(e.to_jsonrpc_v03(), e.to_jsonrpc(), "{kind:?}");
+        }
+        let relayed = JsonRpcError::new(codes::EXTENDED_CARD_NOT_CONFIGURED, "no card");
+        let e = GatewayError::from_agent("o/u/a", relayed.clone());
+        assert_eq!(e.to_jsonrpc_v03(), relayed, "-32007 exists in v0.3");
+        // v1.0-only codes become InternalError; the reason survives in data.
+        let e = GatewayError::new(ErrorKind::VersionNotSupported, "version 9");
+        let v03 = e.to_jsonrpc_v03();
+        assert_eq!((v03.code, v03.message.as_str()), (-32603, "version 9"));
+        assert_eq!(v03.data.unwrap()[0]["reason"], "VERSION_NOT_SUPPORTED");
+        // A relayed one without data gets the ErrorInfo; with data keeps it.
+        let e = GatewayError::from_agent("o/u/a", JsonRpcError::new(-32008, "ext"));
+        let v03 = e.to_jsonrpc_v03();
+        assert_eq!(v03.code, -32603);
+        assert_eq!(v03.data.unwrap()[0]["reason"], "EXTENSION_SUPPORT_REQUIRED");
+        let with_data = JsonRpcError {
+            code: -32008,
+            message: "ext".into(),
+            data: Some(json!({"x": 1})),
+        };
+        let v03 = GatewayError::from_agent("o/u/a", with_data).to_jsonrpc_v03();
+        assert_eq!((v03.code, v03.data), (-32603, Some(json!({"x": 1}))));
+        // An agent's own code outside the table passes unchanged.
+        let own = JsonRpcError::new(-32050, "custom");
+        assert_eq!(
+            GatewayError::from_agent("o/u/a", own.clone()).to_jsonrpc_v03(),
+            own
+        );
+    }
+
+    #[test]
+    fn every_v03_code_is_one_v03_defines_and_types_follow_codes() {
+        // The codes of the v0.3 schema's error definitions, and the gateway's own.
+        const V03_CODES: [i64; 12] = [
+            -32700, -32600, -32601, -32602, -32603, -32001, -32002, -32003, -32004, -32005, -32006,
+            -32007,
+        ];
+        for kind in ErrorKind::ALL {
+            let s = kind.spec();
+            assert!(
+                V03_CODES.contains(&s.v03_code) || (-31099..=-31001).contains(&s.v03_code),
+                "{kind:?}: {}",
+                s.v03_code
+            );
+            // An A2A class is named for every A2A error, and a gateway error
+            // reusing a core code gets that code's class.
+            assert_eq!(s.a2a, s.a2a && s.v03_type.is_some(), "{kind:?}");
+            if let Some(class) = s.v03_type {
+                let core = ErrorKind::from_core_code(s.code).map(|k| k.spec().v03_type);
+                assert_eq!(core, Some(Some(class)), "{kind:?}");
+            }
+        }
     }
 
     #[test]

@@ -39,7 +39,12 @@ impl<S: Send + Sync> FromRequestParts<S> for AgentRestPath {
         Path::<(String, String, String, String)>::from_request_parts(parts, state)
             .await
             .map(|Path((o, u, a, r))| AgentRestPath(o, u, a, r))
-            .map_err(|e| http_error(&rejected(e)))
+            .map_err(|e| {
+                // Answered in the dialect of the path, undecoded:
+                // /agents/{org}/{unit}/{agent}/{rest}.
+                let rest = parts.uri.path().splitn(6, '/').nth(5).unwrap_or_default();
+                super::rest::error_response(super::rest::dialect(rest).0, &rejected(e))
+            })
     }
 }
 

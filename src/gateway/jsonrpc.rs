@@ -57,10 +57,9 @@ impl Render {
     }
 
     fn error(&self, e: &GatewayError) -> String {
-        let error = e.to_jsonrpc();
         let error = match self.version {
-            Version::V1_0 => error,
-            Version::V0_3 => v03::error_to_v03(&error),
+            Version::V1_0 => e.to_jsonrpc(),
+            Version::V0_3 => e.to_jsonrpc_v03(),
         };
         jsonrpc::failure(&self.id, &error)
     }

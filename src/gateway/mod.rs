@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -389,11 +389,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agents/{org}/{unit}/{agent}", post(jsonrpc::handle))
         .route("/agents/{org}/{unit}/{agent}/", post(jsonrpc::handle))
-        .route(
-            "/agents/{org}/{unit}/{agent}/{*rest}",
-            get(rest::handle).post(rest::handle).delete(rest::handle),
-        )
+        // Every method: the REST handler answers unknown paths and methods in
+        // the path's dialect (v1.0 or v0.3).
+        .route("/agents/{org}/{unit}/{agent}/{*rest}", any(rest::handle))
         .fallback(respond::not_found)
+        .method_not_allowed_fallback(respond::method_not_allowed)
         .layer(tower::util::MapRequestLayer::new(
             cards::host_from_authority::<axum::body::Body>,
         ))

@@ -66,14 +66,52 @@ pub fn http_error_body(error: &GatewayError) -> Value {
     })
 }
 
+/// The error body of the v0.3 REST paths. v0.3 defines none, and its SDKs read
+/// different ones: the Python SDK's compat REST client a flat `{"type",
+/// "message"}`, `type` naming an A2A error class (else it falls back on the HTTP
+/// status); `@a2a-js/sdk`'s legacy REST client `{"code", "message", "data"?}`,
+/// exactly what its v0.3 REST server writes, mapping `code` (a JSON-RPC code) to
+/// its error classes and throwing a generic error for a body without a numeric
+/// `code`. So the body is the error object a v0.3 JSON-RPC client gets
+/// ([`GatewayError::to_jsonrpc_v03`]), plus `type` from the table and the
+/// google.rpc.Status as `error`, which all of them ignore but keeps the details.
+pub fn http_error_body_v03(error: &GatewayError) -> Value {
+    let rpc = error.to_jsonrpc_v03();
+    let mut body = serde_json::Map::new();
+    if let Some(class) = error.kind.spec().v03_type {
+        body.insert("type".into(), Value::from(class));
+    }
+    body.insert("code".into(), Value::from(rpc.code));
+    body.insert("message".into(), Value::String(rpc.message));
+    if let Some(data) = rpc.data {
+        body.insert("data".into(), data);
+    }
+    if let Value::Object(mut status) = http_error_body(error) {
+        if let Some(e) = status.remove("error") {
+            body.insert("error".into(), e);
+        }
+    }
+    Value::Object(body)
+}
+
+/// The error for a path nothing is served at.
+pub fn no_route(path: &str) -> GatewayError {
+    GatewayError::new(
+        ErrorKind::MethodNotFound,
+        format!("no route for {path}; agents live under /agents/{{org}}/{{unit}}/{{agent}}"),
+    )
+}
+
 /// Fallback for unknown paths.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
+    http_error(&no_route(uri.path()))
+}
+
+/// Fallback for a method a route does not serve (axum adds the `Allow` header).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     let err = GatewayError::new(
-        ErrorKind::MethodNotFound,
-        format!(
-            "no route for {}; agents live under /agents/{{org}}/{{unit}}/{{agent}}",
-            uri.path()
-        ),
+        ErrorKind::HttpMethodNotAllowed,
+        format!("{method} is not allowed on {}", uri.path()),
     );
     http_error(&err)
 }
@@ -83,4 +121,44 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     tracing::error!("a request handler panicked; this is a bug");
     let err = GatewayError::new(ErrorKind::Internal, "internal error");
     http_error(&err).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::a2a::error::JsonRpcError;
+
+    #[test]
+    fn v03_rest_bodies_have_what_the_python_and_js_clients_read() {
+        let e = GatewayError::new(ErrorKind::TaskNotCancelable, "task t is final")
+            .with("agent", "o/u/a");
+        let v03 = http_error_body_v03(&e);
+        assert_eq!(v03["type"], "TaskNotCancelableError");
+        assert_eq!(v03["code"], -32002);
+        assert_eq!(v03["message"], "task t is final");
+        assert_eq!(v03["data"], json!([e.error_info()]));
+        assert_eq!(v03["error"], http_error_body(&e)["error"]);
+        // The gateway's own errors: no A2A class, their own code.
+        let e = GatewayError::new(ErrorKind::AgentOffline, "offline");
+        let v03 = http_error_body_v03(&e);
+        assert!(v03.get("type").is_none(), "{v03}");
+        assert_eq!(v03["code"], -31002);
+        // v1.0-only errors: the v0.3 code, the class the Python client knows.
+        let e = GatewayError::new(ErrorKind::VersionNotSupported, "9.9");
+        let v03 = http_error_body_v03(&e);
+        assert_eq!(
+            (&v03["code"], &v03["type"]),
+            (&json!(-32603), &json!("VersionNotSupportedError"))
+        );
+        // A relayed agent error keeps its code, message and data.
+        let relayed = JsonRpcError {
+            code: -32001,
+            message: "Task not found".into(),
+            data: Some(json!({"taskId": "t"})),
+        };
+        let v03 = http_error_body_v03(&GatewayError::from_agent("o/u/a", relayed));
+        assert_eq!(v03["type"], "TaskNotFoundError");
+        assert_eq!(v03["code"], -32001);
+        assert_eq!(v03["data"], json!({"taskId": "t"}));
+    }
 }

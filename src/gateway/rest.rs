@@ -12,14 +12,19 @@
 //! | `GET extendedAgentCard` | GetExtendedAgentCard |
 //!
 //! The v0.3 paths (`/v1/message:send`, ..., `/v1/card`) are served too, in the
-//! v0.3 proto-JSON dialect ([`crate::a2a::v03_rest`]). Errors are
-//! `google.rpc.Status` bodies with the HTTP status of the error table.
+//! v0.3 proto-JSON dialect ([`crate::a2a::v03_rest`]), as `application/json`
+//! (v0.3 §3.2.3; v1.0 answers `application/a2a+json`). The path decides the
+//! dialect; an explicit `A2A-Version` must agree with it (ARCHITECTURE.md §12).
+//! Errors, unknown subpaths and other HTTP methods included, have the HTTP
+//! status of the error table and the path's dialect: `google.rpc.Status` for
+//! v1.0, the body the v0.3 SDKs read for v0.3
+//! ([`super::respond::http_error_body_v03`]).
 
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, header};
 use axum::response::Response;
 use axum::response::sse::Event;
 use futures::StreamExt;
@@ -36,8 +41,47 @@ use crate::a2a::types::TaskState;
 use crate::a2a::{Method, v03, v03_rest};
 use crate::telemetry::metrics::CallLabels;
 
-/// The media type A2A's REST binding uses.
+/// The media type A2A v1.0's REST binding uses.
 pub const A2A_JSON: &str = "application/a2a+json";
+
+/// The media type of v0.3 REST bodies (v0.3 §3.2.3: "MUST use
+/// `application/json`").
+pub const V03_JSON: &str = "application/json";
+
+/// The dialect a path below the agent URL belongs to, and the path without the
+/// v0.3 `v1/` prefix: the two versions' REST paths do not overlap.
+pub fn dialect(rest: &str) -> (Version, &str) {
+    match rest.strip_prefix("v1/") {
+        Some(path) => (Version::V0_3, path),
+        None => (Version::V1_0, rest),
+    }
+}
+
+/// The media type of `version`'s JSON bodies.
+fn media_type(version: Version) -> HeaderValue {
+    HeaderValue::from_static(match version {
+        Version::V1_0 => A2A_JSON,
+        Version::V0_3 => V03_JSON,
+    })
+}
+
+/// The error body of `version`'s REST dialect: google.rpc.Status for v1.0, the
+/// flat `{"type", "code", "message", "data"}` the v0.3 SDKs read (with the
+/// Status kept) for v0.3.
+fn error_body(version: Version, e: &GatewayError) -> Value {
+    match version {
+        Version::V1_0 => http_error_body(e),
+        Version::V0_3 => super::respond::http_error_body_v03(e),
+    }
+}
+
+/// An error answered in `version`'s REST dialect.
+pub fn error_response(version: Version, e: &GatewayError) -> Response {
+    let mut r = super::respond::json_value(e.status(), &error_body(version, e));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, media_type(version));
+    r
+}
 
 /// One REST route, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +117,12 @@ enum RouteError {
     WrongMethod(&'static str),
 }
 
-/// Resolves `path` (below the agent URL, without the v0.3 `v1/` prefix).
+/// Resolves `path` (below the agent URL, without the v0.3 `v1/` prefix). HEAD
+/// is served as GET, as axum's `get` routes do.
 fn route(verb: &HttpMethod, path: &str) -> Result<Route, RouteError> {
     let is = |allowed: &[HttpMethod], allow: &'static str, r: Route| {
-        if allowed.contains(verb) {
+        let as_get = *verb == HttpMethod::HEAD && allowed.contains(&HttpMethod::GET);
+        if allowed.contains(verb) || as_get {
             Ok(r)
         } else {
             Err(RouteError::WrongMethod(allow))
@@ -231,22 +277,8 @@ fn record(state: &AppState, method: Method, started: Instant, outcome: Result<()
 }
 
 impl Reply {
-    /// The error body in the client's dialect: google.rpc.Status for v1.0, the
-    /// flat `{"type", "code", "message"}` the v0.3 SDKs read (with the Status
-    /// kept), `code` being the error's JSON-RPC code.
-    fn error_body(&self, e: &GatewayError) -> Value {
-        let body = http_error_body(e);
-        match self.version {
-            Version::V1_0 => body,
-            Version::V0_3 => v03_rest::error_body_to_v03(&body, e.to_jsonrpc().code),
-        }
-    }
-
     fn error(&self, e: &GatewayError) -> Response {
-        let mut r = super::respond::json_value(e.status(), &self.error_body(e));
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
-        r
+        error_response(self.version, e)
     }
 
     fn ok(&self, result: Value) -> Response {
@@ -254,7 +286,7 @@ impl Reply {
             Ok(body) => {
                 let mut r = Response::new(Body::from(encode(&body)));
                 r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(A2A_JSON));
+                    .insert(header::CONTENT_TYPE, media_type(self.version));
                 r
             }
             Err(e) => self.error(&e),
@@ -277,14 +309,22 @@ impl Reply {
             (Version::V0_3, Method::GetTask | Method::CancelTask) => {
                 v03_rest::task_to_v03(&result).map_err(|e| untranslatable(e.to_string()))
             }
+            // v0.3 §7.3 (REST): `GET /v1/tasks` answers `[Task]`, so the page
+            // fields (nextPageToken, totalSize) have no place: a v0.3 client
+            // gets the one page its query asked for.
             (Version::V0_3, Method::ListTasks) => {
-                let mut out = result;
-                if let Some(Value::Array(tasks)) = out.get_mut("tasks") {
-                    for t in tasks.iter_mut() {
-                        *t = v03_rest::task_to_v03(t).map_err(|e| untranslatable(e.to_string()))?;
-                    }
-                }
-                Ok(out)
+                let tasks = match result {
+                    Value::Object(mut o) => o.remove("tasks").unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                let Value::Array(tasks) = tasks else {
+                    return Err(untranslatable("ListTasks has no tasks array".into()));
+                };
+                tasks
+                    .iter()
+                    .map(|t| v03_rest::task_to_v03(t).map_err(|e| untranslatable(e.to_string())))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array)
             }
             (Version::V0_3, Method::GetExtendedAgentCard) => Ok(v03::card_to_v03_merged(&result)),
             (Version::V0_3, _) => Ok(result),
@@ -308,12 +348,13 @@ impl Reply {
             // (v0.3: the JavaScript SDK needs its `code`; the Status is kept).
             Err(e) => Event::default()
                 .event("error")
-                .data(encode(&self.error_body(&e))),
+                .data(encode(&error_body(self.version, &e))),
         }
     }
 }
 
-/// The handler for every REST route of an agent.
+/// The handler for every REST path of an agent, whatever the HTTP method, so
+/// that unknown paths and methods are answered in the path's dialect too.
 pub async fn handle(
     State(state): State<AppState>,
     AgentRestPath(org, unit, agent, rest): AgentRestPath,
@@ -322,43 +363,25 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let legacy_path = rest.strip_prefix("v1/");
-    let explicit = match version::requested(&headers, query.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            return Reply {
-                version: Version::V1_0,
-                method: Method::SendMessage,
-            }
-            .error(&e);
-        }
-    };
-    // Without A2A-Version, the path layout tells: v0.3 paths start with /v1/.
-    let version = explicit.unwrap_or(if legacy_path.is_some() {
-        Version::V0_3
-    } else {
-        Version::V1_0
-    });
-    let path = legacy_path.unwrap_or(&rest);
+    let (version, path) = dialect(&rest);
+    let negotiated = version::requested(&headers, query.as_deref())
+        .and_then(|requested| version::check_rest_path(requested, version, &rest));
+    if let Err(e) = negotiated {
+        return error_response(version, &e);
+    }
     let route = match route(&verb, path) {
         Ok(r) => r,
         Err(RouteError::NotFound) => {
-            return super::respond::not_found(
-                format!("/agents/{org}/{unit}/{agent}/{rest}")
-                    .parse()
-                    .unwrap_or_default(),
-            )
-            .await;
+            let e = super::respond::no_route(&format!("/agents/{org}/{unit}/{agent}/{rest}"));
+            return error_response(version, &e);
         }
         Err(RouteError::WrongMethod(allow)) => {
             let e = GatewayError::new(
-                ErrorKind::MethodNotFound,
+                ErrorKind::HttpMethodNotAllowed,
                 format!("{verb} is not allowed on {rest}; use {allow}"),
-            );
-            let mut body = http_error_body(&e);
-            body["error"]["code"] = Value::from(405);
-            body["error"]["status"] = Value::from("UNIMPLEMENTED");
-            let mut r = super::respond::json_value(StatusCode::METHOD_NOT_ALLOWED, &body);
+            )
+            .with("allow", allow);
+            let mut r = error_response(version, &e);
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
             return r;

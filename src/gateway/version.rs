@@ -6,6 +6,8 @@
 //! 0.3 — and since the two versions' JSON-RPC method names and REST paths do not
 //! overlap, a request without the header is read in the version its method name
 //! (or path) belongs to, so v0.3 clients and header-less v1.0 callers both work.
+//! An explicit version must agree with the method name or path, in both
+//! bindings ([`resolve_method`], [`check_rest_path`]).
 
 use axum::http::HeaderMap;
 
@@ -118,6 +120,51 @@ pub fn resolve_method(
     }
 }
 
+/// Checks an explicit version against the dialect of a REST path (`rest`, below
+/// the agent URL; `path_version` is the dialect it belongs to), as
+/// [`resolve_method`] does against a JSON-RPC method name: the paths of the two
+/// versions do not overlap, so a request naming the other version is refused
+/// with the path to use rather than read in a dialect it was not written in.
+pub fn check_rest_path(
+    requested: Option<Version>,
+    path_version: Version,
+    rest: &str,
+) -> Result<(), GatewayError> {
+    let Some(requested) = requested.filter(|v| *v != path_version) else {
+        return Ok(());
+    };
+    let shown: String = rest.chars().take(64).collect();
+    // The same operation's path in the other version (only the extended card's
+    // differs beyond the prefix).
+    let hint = match path_version {
+        Version::V0_3 => {
+            let v1 = shown.strip_prefix("v1/").unwrap_or(&shown);
+            let v1 = if v1 == "card" {
+                "extendedAgentCard"
+            } else {
+                v1
+            };
+            format!(
+                "{shown:?} is an A2A v0.3 REST path; with A2A-Version {} use {v1:?} below the agent URL, or send A2A-Version 0.3",
+                requested.as_str()
+            )
+        }
+        Version::V1_0 => {
+            let v03 = if shown == "extendedAgentCard" {
+                "card"
+            } else {
+                &shown
+            };
+            format!(
+                "{shown:?} is an A2A v1.0 REST path; send A2A-Version 1.0, or use \"v1/{v03}\" in v0.3"
+            )
+        }
+    };
+    Err(GatewayError::new(ErrorKind::MethodNotFound, hint)
+        .with("requestedVersion", requested.as_str())
+        .with("pathVersion", path_version.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +225,35 @@ mod tests {
             resolve_method(None, "nope").unwrap_err().kind,
             ErrorKind::MethodNotFound
         );
+    }
+
+    #[test]
+    fn rest_paths_must_agree_with_an_explicit_version() {
+        use Version::*;
+        for (requested, path_version) in [
+            (None, V1_0),
+            (None, V0_3),
+            (Some(V1_0), V1_0),
+            (Some(V0_3), V0_3),
+        ] {
+            assert!(check_rest_path(requested, path_version, "x").is_ok());
+        }
+        let e = check_rest_path(Some(V1_0), V0_3, "v1/message:send").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::MethodNotFound);
+        assert!(
+            e.message.contains("\"message:send\" below the agent URL"),
+            "{}",
+            e.message
+        );
+        let e = check_rest_path(Some(V1_0), V0_3, "v1/card").unwrap_err();
+        assert!(e.message.contains("\"extendedAgentCard\""), "{}", e.message);
+        let e = check_rest_path(Some(V0_3), V1_0, "tasks/t:cancel").unwrap_err();
+        assert!(
+            e.message.contains("\"v1/tasks/t:cancel\" in v0.3"),
+            "{}",
+            e.message
+        );
+        let e = check_rest_path(Some(V0_3), V1_0, "extendedAgentCard").unwrap_err();
+        assert!(e.message.contains("\"v1/card\""), "{}", e.message);
     }
 }
