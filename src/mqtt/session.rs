@@ -324,7 +324,15 @@ impl SessionHandle {
 
     fn check(&self, msg: &OutgoingMessage) -> Result<(), PublishError> {
         if !self.is_up() {
-            return Err(PublishError::Disconnected);
+            return Err(match self.state() {
+                SessionState::Stopped => PublishError::Stopped,
+                _ => PublishError::Disconnected,
+            });
+        }
+        // Checked here, not left to rumqttc: it refuses a bad topic with the
+        // same error as a full queue, and the two must not be confused.
+        if !valid_topic_name(&msg.topic) {
+            return Err(PublishError::InvalidTopic(msg.topic.clone()));
         }
         let size = msg.encoded_size();
         let limit = self.max_packet_size();
@@ -384,27 +392,28 @@ impl SessionHandle {
         }
     }
 
+    /// What a refusal by rumqttc means. The topic was checked before (see
+    /// [`Self::check`]), so rumqttc refuses only because its request channel is
+    /// full (a `try_` send) or closed (the owner task, which holds the event loop,
+    /// has ended — and it marks the session stopped before that, see `Owner`).
     fn map_client_error(&self, e: ClientError) -> PublishError {
+        if matches!(self.state(), SessionState::Stopped) {
+            return PublishError::Stopped;
+        }
         match e {
-            ClientError::TryRequest(Request::Publish(p))
-            | ClientError::Request(Request::Publish(p))
-                if self.is_up() =>
-            {
-                // rumqttc returns the request itself both for a full queue and for an
-                // invalid topic; tell them apart by the topic.
-                let topic = String::from_utf8_lossy(&p.topic).into_owned();
-                if topic.contains(['+', '#']) {
-                    PublishError::InvalidTopic(topic)
-                } else {
-                    PublishError::QueueFull {
-                        capacity: self.shared.queue_capacity,
-                    }
-                }
-            }
-            _ if matches!(self.state(), SessionState::Stopped) => PublishError::Stopped,
-            _ => PublishError::Disconnected,
+            ClientError::TryRequest(_) => PublishError::QueueFull {
+                capacity: self.shared.queue_capacity,
+            },
+            // An awaited send waits for room; it fails only on a closed channel.
+            ClientError::Request(_) => PublishError::Stopped,
         }
     }
+}
+
+/// An MQTT topic name one may publish to: not empty, no wildcards, no NUL, at
+/// most 65 535 bytes (MQTT 5 §4.7).
+fn valid_topic_name(topic: &str) -> bool {
+    !topic.is_empty() && topic.len() <= usize::from(u16::MAX) && !topic.contains(['+', '#', '\0'])
 }
 
 /// A running session: the owner task plus a handle. Dropping it stops the owner
@@ -562,12 +571,30 @@ impl Drop for MqttSession {
         if let Some(owner) = self.owner.take() {
             owner.abort();
         }
+        // At once, not when the aborted task is dropped: a publish queued in
+        // between would be accepted and then lost with the event loop.
+        self.handle.shared.set_stopped();
+    }
+}
+
+/// The event loop, owned by the owner task. Dropped however the task ends
+/// (returned, aborted, panicked), it marks the session stopped *before* the
+/// event loop and its request channel go: a handle that then finds the channel
+/// closed also finds the session stopped, never "up with a full queue".
+struct Owner {
+    eventloop: EventLoop,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.shared.set_stopped();
     }
 }
 
 #[allow(clippy::too_many_arguments)] // one owner, started in one place
 async fn own_event_loop(
-    mut eventloop: EventLoop,
+    eventloop: EventLoop,
     shared: Arc<Shared>,
     inbound: Arc<dyn Inbound>,
     filters: Vec<Filter>,
@@ -576,6 +603,11 @@ async fn own_event_loop(
     broker: String,
     mut fallback_client_id: Option<String>,
 ) {
+    let mut owner = Owner {
+        eventloop,
+        shared: shared.clone(),
+    };
+    let eventloop = &mut owner.eventloop;
     let mut client_id = shared.client_id.clone();
     let mut generation = 0u64;
     let mut awaiting_suback = false;
