@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
@@ -59,6 +59,18 @@ async fn serve_emqx_style(mut agent: RawClient) {
                 agent
                     .reply(&req, &status_event(&id, task, "", "TASK_STATE_CANCELED"))
                     .await;
+            }
+            "SubscribeToTask" => {
+                // As it streams a message's task: updates only, no Task first.
+                let task = body["params"]["id"].as_str().unwrap_or_default();
+                let ctx = format!("ctx-of-{task}");
+                for item in [
+                    status_event(&id, task, &ctx, "TASK_STATE_WORKING"),
+                    artifact_event(&id, task, &ctx, "RESUMED"),
+                    status_event(&id, task, &ctx, "TASK_STATE_COMPLETED"),
+                ] {
+                    agent.reply(&req, &item).await;
+                }
             }
             _ => {
                 let msg = &body["params"]["message"];
@@ -163,6 +175,16 @@ async fn a_lost_request_is_retried_with_new_correlation_and_the_same_task_id() {
         .next(Duration::from_secs(5))
         .await
         .expect("second attempt");
+    // The profile's QoS 1 on the request path: the broker hands a QoS 1
+    // subscriber the lower of the publish's QoS and its own, so this is what the
+    // gateway published at.
+    for attempt in [&first, &second] {
+        assert_eq!(
+            attempt.qos,
+            a2a_mqtt_gateway::mqtt::QoS::AtLeastOnce,
+            "requests go out at QoS 1"
+        );
+    }
     let (b1, b2) = (payload_json(&first), payload_json(&second));
     let corr = |p: &a2a_mqtt_gateway::mqtt::Publish| {
         p.properties
@@ -616,4 +638,295 @@ async fn extended_cards_are_relayed_with_urls_rewritten() {
     assert_eq!(r["result"]["name"], "Fake (extended)", "{r}");
     assert_eq!(r["result"]["supportedInterfaces"][0]["url"], url.as_str());
     assert!(r["result"].get("signatures").is_none());
+}
+
+#[tokio::test]
+async fn subscribe_to_task_on_an_emqx_style_agent_starts_with_the_task() {
+    let broker = Broker::start();
+    let agent = fake_agent(&broker, true).await;
+    tokio::spawn(serve_emqx_style(agent));
+    let gw = TestGateway::start_with(fast_config(&broker)).await;
+    gw.wait_agent(AGENT, "online").await;
+    let (content_type, events) = rpc_stream(
+        &gw.agent_url(AGENT),
+        &request(json!(7), "SubscribeToTask", json!({"id": "t-77"})),
+    )
+    .await;
+    assert!(content_type.starts_with("text/event-stream"), "{events:#?}");
+    // The agent streamed updates only; the client's stream starts with the Task.
+    let first = &events[0]["result"];
+    assert_eq!(first["task"]["id"], "t-77", "{events:#?}");
+    assert_eq!(first["task"]["contextId"], "ctx-of-t-77");
+    assert_eq!(first["task"]["status"]["state"], "TASK_STATE_WORKING");
+    assert!(
+        events[1..]
+            .iter()
+            .any(|e| e["result"]["artifactUpdate"]["artifact"]["parts"][0]["text"] == "RESUMED"),
+        "{events:#?}"
+    );
+    assert_eq!(
+        state_of(&events.last().unwrap()["result"]),
+        Some("TASK_STATE_COMPLETED")
+    );
+    assert!(events.iter().all(|e| e["id"] == 7));
+}
+
+#[tokio::test]
+async fn too_many_requests_in_flight_fail_at_once_with_gateway_overloaded() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let mut config = fast_config(&broker);
+    config.requests.max_in_flight = 1;
+    // A slow agent: the first call stays in flight until answered.
+    config.requests.reply_first_timeout_ms = 10_000;
+    config.requests.max_attempts = 1;
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+    let u = url.clone();
+    let first =
+        tokio::spawn(
+            async move { rpc(&u, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
+        );
+    let pending = agent
+        .next(Duration::from_secs(5))
+        .await
+        .expect("the first call reached the agent");
+
+    let started = Instant::now();
+    let r = rpc(&url, &request(json!(2), "GetTask", json!({"id": "t"}))).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused at once, not after a timeout: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r["id"], 2);
+    assert_eq!(r["error"]["code"], -31006, "{r}");
+    assert_eq!(r["error"]["data"][0]["reason"], "GATEWAY_OVERLOADED");
+    assert_eq!(
+        r["error"]["message"],
+        "the gateway is overloaded (1 requests in flight, limit 1); retry later"
+    );
+    assert!(
+        agent.next(Duration::from_millis(300)).await.is_none(),
+        "a refused call publishes nothing"
+    );
+
+    // The first call is unaffected, and once it is answered there is room again.
+    let task = json!({"jsonrpc": "2.0", "id": 1, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}});
+    agent.reply(&pending, &task).await;
+    let r = first.await.unwrap();
+    assert_eq!(r["result"]["id"], "t", "{r}");
+    let u = url.clone();
+    let third =
+        tokio::spawn(
+            async move { rpc(&u, &request(json!(3), "GetTask", json!({"id": "t"}))).await },
+        );
+    let req = agent
+        .next(Duration::from_secs(5))
+        .await
+        .expect("room again");
+    agent.reply(&req, &task).await;
+    assert_eq!(third.await.unwrap()["result"]["id"], "t");
+}
+
+#[tokio::test]
+async fn request_expired_is_retried_then_relayed_as_agent_request_expired() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let gw = TestGateway::start_with(fast_config(&broker)).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+    let call =
+        tokio::spawn(
+            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
+        );
+    let expired = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32003, "message": "stale", "data": {"a2a_error": "request_expired"}}});
+    // Retry-eligible (profile): every attempt is made, each answered "expired".
+    for _ in 0..3 {
+        let req = agent.next(Duration::from_secs(5)).await.expect("attempt");
+        agent.reply(&req, &expired).await;
+    }
+    let r = call.await.unwrap();
+    assert_eq!(
+        r["error"]["code"], -31010,
+        "not the core PushNotificationNotSupported code: {r}"
+    );
+    let info = &r["error"]["data"][0];
+    assert_eq!(info["reason"], "AGENT_REQUEST_EXPIRED");
+    assert_eq!(info["metadata"]["a2aError"], "request_expired");
+    assert_eq!(info["metadata"]["agentCode"], "-32003");
+    assert!(r["error"]["message"].as_str().unwrap().contains("stale"));
+    assert!(
+        agent.next(Duration::from_millis(300)).await.is_none(),
+        "exactly max_attempts publishes"
+    );
+}
+
+/// The profile pairs each marker with one code; an agent that mixes them is
+/// still reporting a transport error, never a core A2A one.
+#[tokio::test]
+async fn a_profile_error_with_a_mismatched_marker_never_reaches_clients_as_a_core_code() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let gw = TestGateway::start_with(fast_config(&broker)).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+
+    // -32003 (core: PushNotificationNotSupported) marked transport_protocol_error:
+    // the marker names it, so it is not retried either.
+    let u = url.clone();
+    let call =
+        tokio::spawn(
+            async move { rpc(&u, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
+        );
+    let req = agent.next(Duration::from_secs(5)).await.unwrap();
+    agent
+        .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32003, "message": "bad metadata", "data": {"a2a_error": "transport_protocol_error"}}}))
+        .await;
+    let r = call.await.unwrap();
+    assert_eq!(r["error"]["code"], -31012, "{r}");
+    assert_eq!(
+        r["error"]["data"][0]["reason"],
+        "AGENT_TRANSPORT_PROTOCOL_ERROR"
+    );
+    assert_eq!(r["error"]["data"][0]["metadata"]["agentCode"], "-32003");
+    assert!(
+        agent.next(Duration::from_millis(600)).await.is_none(),
+        "no retry"
+    );
+
+    // -32005 (core: ContentTypeNotSupported) marked responder_unavailable:
+    // retried as the profile says, then relayed as the agent being unavailable.
+    let u = url.clone();
+    let call =
+        tokio::spawn(
+            async move { rpc(&u, &request(json!(2), "GetTask", json!({"id": "t"}))).await },
+        );
+    for _ in 0..3 {
+        let req = agent.next(Duration::from_secs(5)).await.expect("attempt");
+        agent
+            .reply(&req, &json!({"jsonrpc": "2.0", "id": 2, "error": {"code": -32005, "message": "busy", "data": {"a2a_error": "responder_unavailable"}}}))
+            .await;
+    }
+    let r = call.await.unwrap();
+    assert_eq!(r["error"]["code"], -31011, "{r}");
+
+    // An unknown marker on a profile code: the code names the transport error.
+    let u = url.clone();
+    let call =
+        tokio::spawn(
+            async move { rpc(&u, &request(json!(3), "GetTask", json!({"id": "t"}))).await },
+        );
+    let req = agent.next(Duration::from_secs(5)).await.unwrap();
+    agent
+        .reply(&req, &json!({"jsonrpc": "2.0", "id": 3, "error": {"code": -32005, "message": "odd", "data": {"a2a_error": "something_else"}}}))
+        .await;
+    let r = call.await.unwrap();
+    assert_eq!(r["error"]["code"], -31012, "{r}");
+}
+
+/// The profile's backoff between retries: 1×, then 2× the initial delay, each
+/// ±jitter, after each attempt's first-reply timeout. Bounds are loose (a
+/// loaded machine only makes timers late); the ratio and the order carry it.
+#[tokio::test]
+async fn retries_wait_a_doubling_backoff_between_attempts() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let mut config = fast_config(&broker);
+    config.requests.reply_first_timeout_ms = 100;
+    config.requests.retry_backoff_ms = 500;
+    config.requests.retry_jitter = 0.2;
+    config.requests.max_attempts = 3;
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(AGENT, "online").await;
+    let url = gw.agent_url(AGENT);
+    let call =
+        tokio::spawn(
+            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
+        );
+    let mut arrivals = Vec::new();
+    while arrivals.len() < 3 {
+        agent
+            .next(Duration::from_secs(10))
+            .await
+            .expect("every attempt is published");
+        arrivals.push(Instant::now());
+    }
+    let r = call.await.unwrap();
+    assert_eq!(r["error"]["code"], -31003, "{r}");
+    assert!(agent.next(Duration::from_millis(300)).await.is_none());
+
+    // Each gap is the first-reply timeout plus that retry's backoff.
+    let backoff =
+        |i: usize| (arrivals[i + 1] - arrivals[i]).saturating_sub(Duration::from_millis(100));
+    let (first, second) = (backoff(0), backoff(1));
+    let ms = |d: Duration| d.as_millis() as u64;
+    assert!(
+        (300..=1600).contains(&ms(first)),
+        "first backoff ≈ 500 ms ±20 %: {first:?}"
+    );
+    assert!(
+        (700..=2400).contains(&ms(second)),
+        "second backoff ≈ 1000 ms ±20 %: {second:?}"
+    );
+    assert!(
+        second > first,
+        "the backoff grows: {first:?} then {second:?}"
+    );
+    let ratio = second.as_secs_f64() / first.as_secs_f64();
+    assert!(
+        (1.2..=3.5).contains(&ratio),
+        "the backoff doubles (within jitter): {first:?} then {second:?}"
+    );
+}
+
+#[tokio::test]
+async fn gateways_without_a_configured_instance_get_their_own_ids_and_reply_topics() {
+    let broker = Broker::start();
+    let mut agent = fake_agent(&broker, false).await;
+    let config = fast_config(&broker);
+    assert_eq!(config.gateway.instance, None);
+    let one = TestGateway::start_with(config.clone()).await;
+    let two = TestGateway::start_with(config).await;
+    let ids = [
+        one.state.session().client_id(),
+        two.state.session().client_id(),
+    ];
+    assert_ne!(ids[0], ids[1], "one broker, two distinct client ids");
+    for id in ids {
+        let instance = id
+            .strip_prefix("a2a-gateway/default/")
+            .unwrap_or_else(|| panic!("{{org}}/{{unit}}/{{instance}}: {id}"));
+        assert!(
+            instance.len() == 16 && instance.bytes().all(|b| b.is_ascii_hexdigit()),
+            "a random instance id: {id}"
+        );
+    }
+
+    // Each asks with its own reply topic (and so gets its own replies).
+    let mut topics = Vec::new();
+    for gw in [&one, &two] {
+        gw.wait_agent(AGENT, "online").await;
+        let url = gw.agent_url(AGENT);
+        let call = tokio::spawn(async move {
+            rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await
+        });
+        let req = agent.next(Duration::from_secs(5)).await.unwrap();
+        let topic = req
+            .properties
+            .as_ref()
+            .and_then(|p| p.response_topic.clone())
+            .unwrap();
+        agent
+            .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}}))
+            .await;
+        assert_eq!(call.await.unwrap()["result"]["id"], "t");
+        topics.push(topic);
+    }
+    assert_eq!(topics[0], format!("$a2a/v1/reply/{}/rpc", ids[0]));
+    assert_eq!(topics[1], format!("$a2a/v1/reply/{}/rpc", ids[1]));
+    // Neither took the other's session over.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(one.state.session().is_up() && two.state.session().is_up());
 }

@@ -105,17 +105,32 @@ impl JsonRpcError {
     }
 
     /// Tells whether this is one of the profile's transport errors rather than the
-    /// core A2A error sharing its code. Only `data.a2a_error` decides: the codes
-    /// alone are ambiguous.
+    /// core A2A error sharing its code. The presence of `data.a2a_error` decides:
+    /// the codes alone are ambiguous, and core A2A errors never carry it.
+    ///
+    /// An agent that breaks the profile's pairing of marker and code is still
+    /// reporting a transport error, and relaying it under its core code would
+    /// tell the client something else entirely (-32003 + `transport_protocol_error`
+    /// is not "push notifications not supported"). So a known marker names the
+    /// error whatever the code; an unknown marker on one of the profile's codes
+    /// leaves the code to name it; anything else is not a profile error.
     pub fn profile_error(&self) -> Option<ProfileError> {
-        let marker = self.data.as_ref()?.get("a2a_error")?.as_str()?;
-        let kind = match marker {
-            "request_expired" => ProfileError::RequestExpired,
-            "responder_unavailable" => ProfileError::ResponderUnavailable,
-            "transport_protocol_error" => ProfileError::TransportProtocolError,
-            _ => return None,
+        let marker = self.data.as_ref()?.get("a2a_error")?;
+        let by_marker = match marker.as_str() {
+            Some("request_expired") => Some(ProfileError::RequestExpired),
+            Some("responder_unavailable") => Some(ProfileError::ResponderUnavailable),
+            Some("transport_protocol_error") => Some(ProfileError::TransportProtocolError),
+            _ => None,
         };
-        (kind.code() == self.code).then_some(kind)
+        by_marker.or_else(|| {
+            [
+                ProfileError::RequestExpired,
+                ProfileError::ResponderUnavailable,
+                ProfileError::TransportProtocolError,
+            ]
+            .into_iter()
+            .find(|p| p.code() == self.code)
+        })
     }
 }
 
@@ -134,12 +149,48 @@ mod tests {
             Some(ProfileError::ResponderUnavailable)
         );
         assert!(busy.profile_error().is_some_and(ProfileError::is_retryable));
-        // A marker that does not match its code is not trusted.
-        let odd = JsonRpcError {
-            code: -32003,
+        // Core errors with other data are core errors.
+        let core_with_info = JsonRpcError {
+            code: codes::PUSH_NOTIFICATION_NOT_SUPPORTED,
             message: "x".into(),
-            data: Some(json!({"a2a_error": "transport_protocol_error"})),
+            data: Some(json!([{"reason": "PUSH_NOTIFICATION_NOT_SUPPORTED"}])),
         };
-        assert_eq!(odd.profile_error(), None);
+        assert_eq!(core_with_info.profile_error(), None);
+    }
+
+    #[test]
+    fn a_marker_that_does_not_match_its_code_still_marks_a_profile_error() {
+        let odd = |code: i64, marker: Value| JsonRpcError {
+            code,
+            message: "x".into(),
+            data: Some(json!({ "a2a_error": marker })),
+        };
+        // A known marker names the error, whatever the code.
+        assert_eq!(
+            odd(-32003, json!("transport_protocol_error")).profile_error(),
+            Some(ProfileError::TransportProtocolError)
+        );
+        assert_eq!(
+            odd(-32005, json!("responder_unavailable")).profile_error(),
+            Some(ProfileError::ResponderUnavailable)
+        );
+        assert_eq!(
+            odd(codes::TASK_NOT_FOUND, json!("request_expired")).profile_error(),
+            Some(ProfileError::RequestExpired)
+        );
+        // An unknown marker on a profile code: the code names it.
+        assert_eq!(
+            odd(-32004, json!("overloaded")).profile_error(),
+            Some(ProfileError::ResponderUnavailable)
+        );
+        assert_eq!(
+            odd(-32003, json!(7)).profile_error(),
+            Some(ProfileError::RequestExpired)
+        );
+        // An unknown marker on any other code is not the profile's.
+        assert_eq!(
+            odd(codes::TASK_NOT_FOUND, json!("whatever")).profile_error(),
+            None
+        );
     }
 }

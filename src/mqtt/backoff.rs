@@ -68,13 +68,42 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_bounds() {
+    fn jitter_stays_within_bounds_and_spreads_the_delays() {
         let mut b = Backoff::new(Duration::from_millis(1000), Duration::from_secs(60), 0.2);
-        for _ in 0..200 {
-            b.reset();
-            let d = b.next_delay().as_millis();
-            assert!((800..=1200).contains(&d), "{d}");
-        }
+        let delays: Vec<u128> = (0..400)
+            .map(|_| {
+                b.reset();
+                b.next_delay().as_micros()
+            })
+            .collect();
         assert_eq!(b.attempts(), 1);
+        for d in &delays {
+            assert!((800_000..=1_200_000).contains(d), "{d} µs");
+        }
+        // Spread over the whole ±20 %, not bunched at the nominal delay (a
+        // jitter of 0 passes the bounds above). For uniform jitter each check
+        // fails by chance with a probability below 1e-13.
+        let below = delays.iter().filter(|&&d| d < 900_000).count();
+        let above = delays.iter().filter(|&&d| d > 1_100_000).count();
+        assert!(
+            below > 40 && above > 40,
+            "{below} below 0.9 s, {above} above 1.1 s"
+        );
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 300, "{} distinct delays", distinct.len());
+        let mean = delays.iter().sum::<u128>() / delays.len() as u128;
+        assert!((950_000..=1_050_000).contains(&mean), "centred: {mean} µs");
+    }
+
+    #[test]
+    fn jitter_applies_to_each_doubled_delay() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(60), 0.2);
+        let d: Vec<u128> = (0..3).map(|_| b.next_delay().as_micros()).collect();
+        assert!((80_000..=120_000).contains(&d[0]), "{d:?}");
+        assert!((160_000..=240_000).contains(&d[1]), "{d:?}");
+        assert!((320_000..=480_000).contains(&d[2]), "{d:?}");
+        let mut exact = Backoff::new(Duration::from_millis(100), Duration::from_secs(60), 0.0);
+        assert_eq!(exact.next_delay(), Duration::from_millis(100));
+        assert_eq!(exact.next_delay(), Duration::from_millis(200));
     }
 }
