@@ -2,9 +2,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples;
+use a2a_mqtt_gateway::mqtt::SessionState;
 use common::*;
 use serde_json::{Value, json};
 
@@ -410,4 +411,71 @@ async fn cards_fetched_over_http2_point_at_the_address_the_client_used() {
         .await
         .unwrap();
     assert!(entry.to_string().contains(&expected), "{entry:#}");
+}
+
+/// `a2a_gateway_invalid_cards_total` from `/metrics`.
+async fn invalid_cards_metric(gw: &TestGateway) -> u64 {
+    let text = http()
+        .get(format!("{}/metrics", gw.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("# HELP a2a_gateway_invalid_cards Agent cards refused as invalid"),
+        "{text}"
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("a2a_gateway_invalid_cards_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no invalid cards counter in {text}"))
+}
+
+/// An invalid card is reported once, however often the broker delivers it
+/// (retained cards come again on every reconnect); a new invalid card counts.
+#[tokio::test]
+async fn invalid_cards_are_counted_once_per_distinct_card() {
+    let mut broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    assert_eq!(invalid_cards_metric(&gw).await, 0);
+    let topic = "$a2a/v1/discovery/acme/line/broken";
+    let raw = RawClient::connect(&broker, "test/raw/publisher", &[]).await;
+    raw.publish_retained(topic, "{not json", &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gw.state.index().rejection(topic).is_none() {
+        assert!(Instant::now() < deadline, "the card was never refused");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(invalid_cards_metric(&gw).await, 1);
+    // The same card again, live...
+    raw.publish_retained(topic, "{not json", &[]).await;
+    // ...and in the retained burst of the session after a broker restart.
+    drop(raw);
+    broker.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = gw.state.session().state();
+        if matches!(state, SessionState::Up { generation } if generation >= 2)
+            && gw.state.index().is_synced()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no resync after the restart");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        invalid_cards_metric(&gw).await,
+        1,
+        "the same card counts once"
+    );
+    let raw = RawClient::connect(&broker, "test/raw/publisher2", &[]).await;
+    // A different invalid card on the same topic is news.
+    raw.publish_retained(topic, "[]", &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while invalid_cards_metric(&gw).await != 2 {
+        assert!(Instant::now() < deadline, "the new card was not counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

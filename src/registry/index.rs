@@ -176,6 +176,9 @@ pub struct Index {
     started: Instant,
     /// Milliseconds since `started` of the last discovery message.
     last_message_ms: AtomicU64,
+    /// Invalid cards refused, each counted (and logged) once per distinct
+    /// payload on its topic.
+    invalid_cards: AtomicU64,
 }
 
 impl Index {
@@ -188,6 +191,7 @@ impl Index {
             synced: AtomicBool::new(false),
             started: Instant::now(),
             last_message_ms: AtomicU64::new(0),
+            invalid_cards: AtomicU64::new(0),
         }
     }
 
@@ -274,6 +278,7 @@ impl Index {
             .is_some_and(|r| r.payload_hash == payload_hash);
         if !known {
             tracing::warn!(%topic, %reason, "agent card refused; the agent is not indexed");
+            self.invalid_cards.fetch_add(1, Ordering::Relaxed);
             if rejected.len() >= MAX_REJECTIONS && !rejected.contains_key(topic) {
                 // Forget an arbitrary old one; the log line above already told.
                 if let Some(k) = rejected.keys().next().cloned() {
@@ -332,6 +337,13 @@ impl Index {
     /// Whether no agent is indexed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Invalid cards refused so far: once per distinct payload on a topic, as
+    /// they are logged (a retained card redelivered on every reconnect is not
+    /// counted again).
+    pub fn invalid_cards(&self) -> u64 {
+        self.invalid_cards.load(Ordering::Relaxed)
     }
 
     /// Why the card on `topic` was last refused, if it was.
@@ -465,6 +477,59 @@ mod tests {
         idx.apply(T, &card("E"), None);
         assert!(idx.rejection(T).is_none());
         assert_eq!(idx.len(), 2);
+    }
+
+    /// The log lines written while `f` runs (a subscriber for this thread only).
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn an_invalid_card_is_logged_and_counted_once_per_distinct_payload() {
+        let idx = Index::new(65536);
+        let log = logged(|| {
+            // The same retained card again (redelivered after a reconnect).
+            for _ in 0..3 {
+                idx.apply(T, b"{not json", None);
+            }
+        });
+        assert_eq!(log.matches("agent card refused").count(), 1, "{log}");
+        assert!(log.contains(T) && log.contains("not valid JSON"), "{log}");
+        assert_eq!(idx.invalid_cards(), 1);
+        // Another invalid payload on the same topic is news: logged again.
+        let log = logged(|| {
+            idx.apply(T, b"[]", None);
+            idx.apply(T, b"[]", None);
+        });
+        assert_eq!(log.matches("agent card refused").count(), 1, "{log}");
+        assert_eq!(idx.invalid_cards(), 2);
+        // A valid card clears the verdict; the old invalid one is news again.
+        idx.apply(T, &card("A"), None);
+        let log = logged(|| {
+            idx.apply(T, b"{not json", None);
+        });
+        assert_eq!(log.matches("agent card refused").count(), 1, "{log}");
+        assert_eq!(idx.invalid_cards(), 3);
     }
 
     #[test]

@@ -119,6 +119,11 @@ impl Collector for LiveState {
                 "Streams cut because the client read slower than the agent wrote",
                 stats.overflows.load(Relaxed),
             ),
+            (
+                "a2a_gateway_invalid_cards",
+                "Agent cards refused as invalid (not indexed), once per distinct card on a topic; the log names the topic and the reason",
+                self.index.invalid_cards(),
+            ),
         ] {
             let c = ConstCounter::new(value);
             c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
