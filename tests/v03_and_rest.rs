@@ -737,6 +737,52 @@ async fn v03_rest_errors_name_the_error_type() {
     assert_eq!(e["error"]["status"], "NOT_FOUND", "{e}");
 }
 
+/// Error messages written for v0.3 clients use v0.3 names: an agent's
+/// "already TASK_STATE_COMPLETED" reaches a v0.3 JSON-RPC client as
+/// "already completed", the gateway's `params.message.parts` a v0.3 REST client
+/// as `params.message.content`; v1.0 clients get the v1.0 names.
+#[tokio::test]
+async fn v03_error_messages_use_v03_names() {
+    let (_b, gw, _agents) = setup().await;
+    let url = gw.agent_url(ECHO);
+    let (_, r) = post(
+        &url,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": v03_send("done")}),
+    )
+    .await;
+    let id = r["result"]["id"].as_str().expect("task id").to_owned();
+    let (_, r) = post(
+        &url,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/cancel", "params": {"id": id}}),
+    )
+    .await;
+    assert_v03("JSONRPCErrorResponse", &r);
+    assert_eq!(r["error"]["code"], -32002, "{r}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(message.ends_with("is already completed"), "{message}");
+    let (_, r) = post(
+        &url,
+        Some("1.0"),
+        &request(json!(3), "CancelTask", json!({"id": id})),
+    )
+    .await;
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("is already TASK_STATE_COMPLETED"),
+        "{message}"
+    );
+
+    let empty = json!({"message": {"messageId": "m-e", "role": "ROLE_USER", "content": []}});
+    let (s, e) = post(&format!("{url}/v1/message:send"), None, &empty).await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["type"], "InvalidParamsError", "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("message.content"), "{message}");
+    assert!(!message.contains("parts"), "{message}");
+}
+
 /// A failure in the middle of a v0.3 REST stream ends it with an `error` event
 /// in the v0.3 error body (the JavaScript SDK reads its `code`, Python its
 /// `type`; the google.rpc.Status is kept), a v1.0 one with the Status.

@@ -2023,6 +2023,79 @@ pub fn card_to_v1(card: &Value) -> Result<Value, TranslateError> {
     Ok(Value::Object(obj))
 }
 
+// ---------------------------------------------------------------------------
+// Error messages
+// ---------------------------------------------------------------------------
+
+/// Whether `b` is part of a word of [`rename_words`].
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `text` with each word `rename` knows replaced, for the human-readable error
+/// messages the gateway (or an agent) writes in v1.0 terms. A word is a run of
+/// ASCII letters, digits and `_` (`TASK_STATE_COMPLETED`, `SendMessage`, each
+/// segment of `message.parts[0]`); `rename` also gets the text before the word,
+/// for names that depend on their parent. Text in double quotes is left alone:
+/// the gateway quotes what the client sent (ids, values), which must read back
+/// as sent.
+pub fn rename_words(text: &str, rename: impl Fn(&str, &str) -> Option<&'static str>) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut quoted) = (0, false);
+    while i < bytes.len() {
+        let start = i;
+        if is_word_byte(bytes[i]) {
+            while i < bytes.len() && is_word_byte(bytes[i]) {
+                i += 1;
+            }
+            let word = &text[start..i];
+            let renamed = if quoted {
+                None
+            } else {
+                rename(&text[..start], word)
+            };
+            out.push_str(renamed.unwrap_or(word));
+            continue;
+        }
+        match bytes[i] {
+            b'"' => quoted = !quoted,
+            // An escaped character inside quotes (`\"` of a Debug-formatted id).
+            b'\\' if quoted => i += 1,
+            _ => {}
+        }
+        i += 1;
+        // Whole characters only: word and quote bytes are ASCII, so the next
+        // one starts a character.
+        while i < bytes.len() && !bytes[i].is_ascii() {
+            i += 1;
+        }
+        out.push_str(&text[start..i.min(bytes.len())]);
+    }
+    out
+}
+
+/// The v0.3 JSON-RPC name of a v1.0 name: task states, roles, method names and
+/// the one renamed field a message is likely to name.
+fn v03_name(_before: &str, word: &str) -> Option<&'static str> {
+    if let Some((_, _, v03)) = STATES.iter().find(|(v1, _, _)| *v1 == word) {
+        return Some(v03);
+    }
+    match word {
+        "ROLE_USER" => Some("user"),
+        "ROLE_AGENT" => Some("agent"),
+        "taskPushNotificationConfig" => Some("pushNotificationConfig"),
+        _ => Method::from_name(word).map(method_name_v03),
+    }
+}
+
+/// An error message for a v0.3 JSON-RPC client: the v1.0 names in it in v0.3
+/// terms (`TASK_STATE_COMPLETED` -> `completed`, `ROLE_AGENT` -> `agent`,
+/// `GetTask` -> `tasks/get`), quoted text left alone ([`rename_words`]).
+pub fn text_to_v03(text: &str) -> String {
+    rename_words(text, v03_name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3051,6 +3124,47 @@ mod tests {
         ] {
             assert!(v1.get(gone).is_none(), "{gone}");
         }
+    }
+
+    // -----------------------------------------------------------------------
+    // Error messages
+    // -----------------------------------------------------------------------
+
+    #[test]
+    fn error_messages_use_v03_names() {
+        assert_eq!(
+            text_to_v03("task t-1 is already TASK_STATE_COMPLETED"),
+            "task t-1 is already completed"
+        );
+        assert_eq!(
+            text_to_v03("TASK_STATE_INPUT_REQUIRED, not TASK_STATE_CANCELED"),
+            "input-required, not canceled"
+        );
+        assert_eq!(
+            text_to_v03("invalid SendMessage params at `message.role`: expected ROLE_USER"),
+            "invalid message/send params at `message.role`: expected user"
+        );
+        assert_eq!(
+            text_to_v03("the task may still be running: use GetTask or SubscribeToTask"),
+            "the task may still be running: use tasks/get or tasks/resubscribe"
+        );
+        assert_eq!(
+            text_to_v03("configuration.taskPushNotificationConfig.url"),
+            "configuration.pushNotificationConfig.url"
+        );
+        // Words are whole: longer names and parts of ids stay.
+        assert_eq!(
+            text_to_v03("SendMessageRequest xTASK_STATE_WORKING GetTasks"),
+            "SendMessageRequest xTASK_STATE_WORKING GetTasks"
+        );
+        // Quoted text is what the client sent; escapes inside it do not end it.
+        assert_eq!(
+            text_to_v03(r#"no task "GetTask \" TASK_STATE_WORKING" in TASK_STATE_WORKING"#),
+            r#"no task "GetTask \" TASK_STATE_WORKING" in working"#
+        );
+        // Non-ASCII text passes through whole.
+        assert_eq!(text_to_v03("état TASK_STATE_FAILED — ✓"), "état failed — ✓");
+        assert_eq!(text_to_v03(""), "");
     }
 
     // -----------------------------------------------------------------------

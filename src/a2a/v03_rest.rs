@@ -1451,6 +1451,40 @@ pub fn part_to_v1(part: &Value) -> Result<Value, TranslateError> {
     part_v1(part, ROOT)
 }
 
+/// Whether the word after `before` is a field of a Message: a path ending in
+/// `message.` or `history[i].`.
+fn in_message(before: &str) -> bool {
+    let Some(parent) = before.strip_suffix('.') else {
+        return false;
+    };
+    let parent = parent.trim_end_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']');
+    parent.ends_with("message") || parent.ends_with("history")
+}
+
+/// The v0.3 proto JSON name of a v1.0 name: a Message's `parts` are its
+/// `content` (an Artifact's stay `parts`), `TASK_STATE_CANCELLED` has two Ls,
+/// the push config of a send configuration is `pushNotification`, and the RPCs
+/// v1.0 renamed have their v0.3 proto names.
+fn v03_name(before: &str, word: &str) -> Option<&'static str> {
+    Some(match word {
+        "parts" if in_message(before) => "content",
+        "TASK_STATE_CANCELED" => "TASK_STATE_CANCELLED",
+        "taskPushNotificationConfig" => "pushNotification",
+        "SubscribeToTask" => "TaskSubscription",
+        "ListTasks" => "ListTask",
+        "GetExtendedAgentCard" => "GetAgentCard",
+        "ListTaskPushNotificationConfigs" => "ListTaskPushNotificationConfig",
+        _ => return None,
+    })
+}
+
+/// An error message for a v0.3 REST client: the v1.0 names in it in the v0.3
+/// proto's terms (`params.message.parts` -> `params.message.content`), quoted
+/// text left alone ([`crate::a2a::v03::rename_words`]).
+pub fn text_to_v03(text: &str) -> String {
+    crate::a2a::v03::rename_words(text, v03_name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2394,6 +2428,35 @@ mod tests {
         assert!(send_request_to_v1(&ok).is_ok());
         let over = within(&["request", "metadata", "a"], deep(MAX_VALUE_DEPTH - 1));
         assert!(send_request_to_v1(&over).is_err());
+    }
+
+    // -----------------------------------------------------------------------
+    // Error messages
+    // -----------------------------------------------------------------------
+
+    #[test]
+    fn error_messages_use_v03_proto_names() {
+        assert_eq!(
+            text_to_v03("params.message.parts must contain at least one part"),
+            "params.message.content must contain at least one part"
+        );
+        assert_eq!(
+            text_to_v03("at `message.parts[0]`, history[2].parts[1], status.message.parts"),
+            "at `message.content[0]`, history[2].content[1], status.message.content"
+        );
+        // An artifact's parts are parts in v0.3 too, and so is a bare word.
+        assert_eq!(
+            text_to_v03("artifacts[0].parts[1]; no parts"),
+            "artifacts[0].parts[1]; no parts"
+        );
+        assert_eq!(
+            text_to_v03("task t is TASK_STATE_CANCELED; use GetTask or SubscribeToTask"),
+            "task t is TASK_STATE_CANCELLED; use GetTask or TaskSubscription"
+        );
+        assert_eq!(
+            text_to_v03(r#"status "TASK_STATE_CANCELED" is TASK_STATE_CANCELED"#),
+            r#"status "TASK_STATE_CANCELED" is TASK_STATE_CANCELLED"#
+        );
     }
 
     // -----------------------------------------------------------------------

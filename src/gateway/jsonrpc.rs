@@ -56,10 +56,16 @@ impl Render {
         );
     }
 
+    /// The error in the client's version: v0.3 gets the table's v0.3 code and
+    /// the message in v0.3 names (`completed`, `tasks/get`, ...).
     fn error(&self, e: &GatewayError) -> String {
         let error = match self.version {
             Version::V1_0 => e.to_jsonrpc(),
-            Version::V0_3 => e.to_jsonrpc_v03(),
+            Version::V0_3 => {
+                let mut error = e.to_jsonrpc_v03();
+                error.message = v03::text_to_v03(&error.message);
+                error
+            }
         };
         jsonrpc::failure(&self.id, &error)
     }

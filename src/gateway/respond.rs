@@ -73,8 +73,9 @@ pub fn http_error_body(error: &GatewayError) -> Value {
 /// exactly what its v0.3 REST server writes, mapping `code` (a JSON-RPC code) to
 /// its error classes and throwing a generic error for a body without a numeric
 /// `code`. So the body is the error object a v0.3 JSON-RPC client gets
-/// ([`GatewayError::to_jsonrpc_v03`]), plus `type` from the table and the
-/// google.rpc.Status as `error`, which all of them ignore but keeps the details.
+/// ([`GatewayError::to_jsonrpc_v03`]), its message in v0.3 proto names, plus
+/// `type` from the table and the google.rpc.Status as `error` (unchanged),
+/// which all of them ignore but keeps the details.
 pub fn http_error_body_v03(error: &GatewayError) -> Value {
     let rpc = error.to_jsonrpc_v03();
     let mut body = serde_json::Map::new();
@@ -82,7 +83,10 @@ pub fn http_error_body_v03(error: &GatewayError) -> Value {
         body.insert("type".into(), Value::from(class));
     }
     body.insert("code".into(), Value::from(rpc.code));
-    body.insert("message".into(), Value::String(rpc.message));
+    body.insert(
+        "message".into(),
+        Value::String(crate::a2a::v03_rest::text_to_v03(&rpc.message)),
+    );
     if let Some(data) = rpc.data {
         body.insert("data".into(), data);
     }
@@ -139,6 +143,17 @@ mod tests {
         assert_eq!(v03["data"], json!([e.error_info()]));
         assert_eq!(v03["error"], http_error_body(&e)["error"]);
         // The gateway's own errors: no A2A class, their own code.
+        // Messages name v0.3 fields; the Status keeps the v1.0 text.
+        let e = GatewayError::new(
+            ErrorKind::InvalidParams,
+            "params.message.parts must contain at least one part",
+        );
+        let v03 = http_error_body_v03(&e);
+        assert_eq!(
+            v03["message"],
+            "params.message.content must contain at least one part"
+        );
+        assert_eq!(v03["error"]["message"], e.message);
         let e = GatewayError::new(ErrorKind::AgentOffline, "offline");
         let v03 = http_error_body_v03(&e);
         assert!(v03.get("type").is_none(), "{v03}");
