@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::context::{Handler, TaskContext};
-use super::store::{Lookup, StoreError, Subscription, TaskStore, apply_history_length};
+use super::store::{Admission, StoreError, Subscription, TaskStore, apply_history_length};
 use crate::a2a::Method;
 use crate::a2a::error::{JsonRpcError, ProfileError, codes};
 use crate::a2a::jsonrpc::{self, RequestId};
@@ -289,17 +289,19 @@ impl Server {
         } else {
             None
         };
-        let subscription = match self.store.lookup(&task_id, &message) {
-            Lookup::ContextMismatch { stored } => {
+        // One step under the store's lock: two simultaneous copies of this
+        // request (a retry racing a slow first attempt) find each other.
+        let admission = self
+            .store
+            .admit(&task_id, &message, || self.task_permit())?;
+        let subscription = match admission {
+            Admission::ContextMismatch { stored } => {
                 return Err(invalid_params(format!(
                     "message.contextId differs from the context {stored:?} of task {task_id}"
                 )));
             }
-            Lookup::Retry => self
-                .store
-                .subscribe(&task_id)
-                .ok_or_else(|| task_not_found(&task_id))?,
-            Lookup::FollowUp(state) if state.is_terminal() => {
+            Admission::Retry(subscription) => subscription,
+            Admission::Final(state) => {
                 return Err(JsonRpcError::new(
                     codes::UNSUPPORTED_OPERATION,
                     format!(
@@ -308,7 +310,7 @@ impl Server {
                     ),
                 ));
             }
-            Lookup::FollowUp(state) if !state.is_interrupted() => {
+            Admission::Running(state) => {
                 return Err(JsonRpcError::new(
                     codes::UNSUPPORTED_OPERATION,
                     format!(
@@ -317,36 +319,21 @@ impl Server {
                     ),
                 ));
             }
-            Lookup::FollowUp(_) => {
-                let permit = self.task_permit()?;
-                let (sub, cancel) = self
-                    .store
-                    .follow_up(&task_id, message.clone())
-                    .ok_or_else(|| task_not_found(&task_id))?;
-                let ctx = TaskContext::new(
-                    task_id.clone(),
-                    sub.snapshot.context_id.clone(),
-                    message,
-                    self.store.clone(),
-                    cancel,
-                );
-                self.spawn_handler(ctx, permit);
-                sub
+            Admission::Full(capacity) => {
+                return Err(unavailable(StoreError::Full(capacity).to_string()));
             }
-            Lookup::New => {
-                let permit = self.task_permit()?;
-                let context_id = message
-                    .context_id
-                    .clone()
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-                let (sub, cancel) = self
-                    .store
-                    .create(&task_id, &context_id, message.clone())
-                    .map_err(|e| match e {
-                        StoreError::Full(_) => unavailable(e.to_string()),
-                        StoreError::Exists(_) => invalid_params(e.to_string()),
-                    })?;
+            Admission::Created {
+                subscription,
+                cancel,
+                context_id,
+                reserved,
+            }
+            | Admission::Resumed {
+                subscription,
+                cancel,
+                context_id,
+                reserved,
+            } => {
                 let ctx = TaskContext::new(
                     task_id.clone(),
                     context_id,
@@ -354,8 +341,8 @@ impl Server {
                     self.store.clone(),
                     cancel,
                 );
-                self.spawn_handler(ctx, permit);
-                sub
+                self.spawn_handler(ctx, reserved);
+                subscription
             }
         };
         let _stream_permit = stream_permit;

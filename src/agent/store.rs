@@ -88,6 +88,40 @@ pub enum Lookup {
     },
 }
 
+/// What a SendMessage's message does to its task, decided in one step under the
+/// store's lock: two copies of the same request arriving at once (the
+/// requester's retry racing a slow first attempt) must not both find the task
+/// missing, or the second would be refused as "exists" instead of answered as
+/// the retry it is.
+pub enum Admission<P> {
+    /// A new SUBMITTED task whose history starts with the message: run the
+    /// handler for it. `reserved` is what the caller's `reserve` returned.
+    Created {
+        subscription: Subscription,
+        cancel: CancellationToken,
+        context_id: String,
+        reserved: P,
+    },
+    /// The interrupted task took the message and is WORKING again: run the
+    /// handler for it.
+    Resumed {
+        subscription: Subscription,
+        cancel: CancellationToken,
+        context_id: String,
+        reserved: P,
+    },
+    /// The message was taken before: a retry. Answer with the task as it is.
+    Retry(Subscription),
+    /// The message's `contextId` differs from the task's.
+    ContextMismatch { stored: String },
+    /// The task is final and takes no more messages.
+    Final(TaskState),
+    /// The task is running and not waiting for input.
+    Running(TaskState),
+    /// The store holds `0` unfinished tasks, its limit.
+    Full(usize),
+}
+
 /// The store. All operations are short and synchronous under one lock.
 pub struct TaskStore {
     inner: Mutex<Inner>,
@@ -164,7 +198,10 @@ impl TaskStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Classifies an incoming message for `task_id`.
+    /// Classifies an incoming message for `task_id`, as of now. Acting on the
+    /// answer (`create`, `follow_up`) races with a simultaneous copy of the same
+    /// request; the agent uses [`TaskStore::admit`], which decides and acts in
+    /// one step.
     pub fn lookup(&self, task_id: &str, message: &Message) -> Lookup {
         let inner = self.lock();
         let Some(rec) = inner.records.get(task_id) else {
@@ -184,6 +221,73 @@ impl TaskStore {
         }
     }
 
+    /// Classifies `message` for `task_id` and, when it starts or resumes work,
+    /// records it — all under one lock, so simultaneous copies of a request see
+    /// each other (see [`Admission`]). `reserve` is called, still under the
+    /// lock, only when the message starts or resumes work (e.g. to take a
+    /// handler slot, which a retry must not need); its error is returned as is,
+    /// and then nothing changes. A new task's context is the message's, else a
+    /// fresh UUID.
+    pub fn admit<P, E>(
+        &self,
+        task_id: &str,
+        message: &Message,
+        reserve: impl FnOnce() -> Result<P, E>,
+    ) -> Result<Admission<P>, E> {
+        let mut inner = self.lock();
+        let Some(rec) = inner.records.get(task_id) else {
+            if inner.records.len() >= self.capacity && !inner.evict_one() {
+                return Ok(Admission::Full(self.capacity));
+            }
+            let reserved = reserve()?;
+            let context_id = message
+                .context_id
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let (subscription, cancel) =
+                Self::insert_new(&mut inner, task_id, &context_id, message.clone());
+            return Ok(Admission::Created {
+                subscription,
+                cancel,
+                context_id,
+                reserved,
+            });
+        };
+        if let Some(ctx) = message.context_id.as_deref().filter(|c| !c.is_empty())
+            && ctx != rec.task.context_id
+        {
+            return Ok(Admission::ContextMismatch {
+                stored: rec.task.context_id.clone(),
+            });
+        }
+        if rec.seen_messages.contains(&message.message_id) {
+            return Ok(Admission::Retry(Subscription {
+                snapshot: rec.task.clone(),
+                updates: rec.subscribe(),
+            }));
+        }
+        let state = rec.task.status.state;
+        if state.is_terminal() {
+            return Ok(Admission::Final(state));
+        }
+        if !state.is_interrupted() {
+            return Ok(Admission::Running(state));
+        }
+        let reserved = reserve()?;
+        let context_id = rec.task.context_id.clone();
+        match Self::resume(&mut inner, task_id, message.clone()) {
+            Some((subscription, cancel)) => Ok(Admission::Resumed {
+                subscription,
+                cancel,
+                context_id,
+                reserved,
+            }),
+            // Unreachable: the record was there a moment ago, under this lock.
+            None => Ok(Admission::Running(state)),
+        }
+    }
+
     /// Creates a SUBMITTED task whose history starts with `message`, and
     /// subscribes to it before anyone can change it.
     pub fn create(
@@ -199,6 +303,15 @@ impl TaskStore {
         if inner.records.len() >= self.capacity && !inner.evict_one() {
             return Err(StoreError::Full(self.capacity));
         }
+        Ok(Self::insert_new(&mut inner, task_id, context_id, message))
+    }
+
+    fn insert_new(
+        inner: &mut Inner,
+        task_id: &str,
+        context_id: &str,
+        message: Message,
+    ) -> (Subscription, CancellationToken) {
         let touched = inner.tick();
         let mut seen_messages = HashSet::new();
         seen_messages.insert(message.message_id.clone());
@@ -222,13 +335,13 @@ impl TaskStore {
                 touched,
             },
         );
-        Ok((
+        (
             Subscription {
                 snapshot: task,
                 updates: rx,
             },
             cancel,
-        ))
+        )
     }
 
     /// Records a follow-up message on an interrupted task, sets it WORKING again
@@ -238,7 +351,14 @@ impl TaskStore {
         task_id: &str,
         message: Message,
     ) -> Option<(Subscription, CancellationToken)> {
-        let mut inner = self.lock();
+        Self::resume(&mut self.lock(), task_id, message)
+    }
+
+    fn resume(
+        inner: &mut Inner,
+        task_id: &str,
+        message: Message,
+    ) -> Option<(Subscription, CancellationToken)> {
         let rec = inner.records.get_mut(task_id)?;
         rec.seen_messages.insert(message.message_id.clone());
         rec.task.history.get_or_insert_with(Vec::new).push(message);
@@ -428,6 +548,9 @@ pub fn apply_history_length(task: &mut Task, history_length: Option<i32>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use crate::a2a::types::Part;
 
@@ -458,6 +581,122 @@ mod tests {
             store.create("t", "c", msg("m1")),
             Err(StoreError::Exists(_))
         ));
+    }
+
+    /// Admits `message` for task `t` the way the agent does, counting the
+    /// handler slots taken.
+    fn admit(store: &TaskStore, message: &Message, slots: &AtomicUsize) -> Admission<()> {
+        store
+            .admit("t", message, || {
+                slots.fetch_add(1, Ordering::SeqCst);
+                Ok::<(), ()>(())
+            })
+            .unwrap()
+    }
+
+    /// Two copies of the same request at the same moment (a retry racing a slow
+    /// first attempt): one starts the work, the other is its retry — never
+    /// "task exists" (-32602), never a second handler.
+    #[test]
+    fn simultaneous_copies_of_a_request_are_one_task_and_one_retry() {
+        for round in 0..200 {
+            let store = TaskStore::new(10);
+            let slots = AtomicUsize::new(0);
+            let barrier = Barrier::new(2);
+            let outcomes: Vec<&'static str> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            match admit(&store, &msg("m1"), &slots) {
+                                Admission::Created { .. } => "created",
+                                Admission::Retry(_) => "retry",
+                                _ => "other",
+                            }
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let mut sorted = outcomes.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, ["created", "retry"], "round {round}");
+            assert_eq!(slots.load(Ordering::SeqCst), 1, "one handler slot taken");
+            assert_eq!(store.get("t").unwrap().history.unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn simultaneous_copies_of_a_follow_up_resume_the_task_once() {
+        for round in 0..200 {
+            let store = TaskStore::new(10);
+            store.create("t", "c", msg("m1")).unwrap();
+            store.set_status("t", TaskStatus::now(TaskState::InputRequired, None));
+            let slots = AtomicUsize::new(0);
+            let barrier = Barrier::new(2);
+            let outcomes: Vec<&'static str> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            match admit(&store, &msg("m2"), &slots) {
+                                Admission::Resumed { .. } => "resumed",
+                                Admission::Retry(_) => "retry",
+                                _ => "other",
+                            }
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let mut sorted = outcomes.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, ["resumed", "retry"], "round {round}");
+            assert_eq!(slots.load(Ordering::SeqCst), 1);
+            assert_eq!(store.get("t").unwrap().history.unwrap().len(), 2);
+        }
+    }
+
+    #[test]
+    fn admission_refuses_without_taking_a_slot() {
+        let store = TaskStore::new(1);
+        let slots = AtomicUsize::new(0);
+        assert!(matches!(
+            admit(&store, &msg("m1"), &slots),
+            Admission::Created { .. }
+        ));
+        // Running, not waiting for input.
+        assert!(matches!(
+            admit(&store, &msg("m2"), &slots),
+            Admission::Running(TaskState::Submitted)
+        ));
+        let mut other_ctx = msg("m3");
+        other_ctx.context_id = Some("other".into());
+        assert!(matches!(
+            admit(&store, &other_ctx, &slots),
+            Admission::ContextMismatch { .. }
+        ));
+        // Full: the only slot holds an unfinished task.
+        assert!(matches!(
+            store.admit("t2", &msg("m4"), || Ok::<(), ()>(())),
+            Ok(Admission::Full(1))
+        ));
+        store.set_status("t", TaskStatus::now(TaskState::Completed, None));
+        assert!(matches!(
+            admit(&store, &msg("m5"), &slots),
+            Admission::Final(TaskState::Completed)
+        ));
+        assert_eq!(
+            slots.load(Ordering::SeqCst),
+            1,
+            "only the creation took one"
+        );
+        // A refused reservation changes nothing.
+        assert_eq!(
+            store.admit("t3", &msg("m6"), || Err::<(), _>("busy")).err(),
+            Some("busy")
+        );
+        assert!(store.get("t3").is_none());
     }
 
     #[test]
