@@ -330,7 +330,11 @@ impl Call {
         loop {
             let reply = match exchange.next().await {
                 Ok(reply) => reply,
-                Err(RequestError::StreamIdle { idle }) => return self.recover(tracker, idle).await,
+                // Boxed: the recovery (a whole GetTask exchange) is rare, and
+                // inline it would double the state every open stream holds.
+                Err(RequestError::StreamIdle { idle }) => {
+                    return Box::pin(self.recover(tracker, idle)).await;
+                }
                 Err(e) => return Err(GatewayError::from_request(&self.agent, e)),
             };
             let item = decode_reply(&self.agent, &reply.payload)?;

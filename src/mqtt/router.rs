@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use tokio::sync::mpsc;
 
 use super::session::Publish;
 
@@ -30,9 +29,9 @@ pub struct Reply {
 
 /// What a waiter receives.
 ///
-/// The reply is boxed so that a waiter's channel, whose first block of 32 slots
-/// is allocated up front and held as long as the request (an SSE stream can be
-/// open for hours), costs 8 bytes per slot rather than the size of a `Reply`.
+/// The reply is boxed so that a slot of a waiter's channel, held as long as the
+/// request (an SSE stream can be open for hours), costs a pointer rather than
+/// the size of a `Reply`.
 #[derive(Debug, Clone)]
 pub enum Delivery {
     Reply(Box<Reply>),
@@ -55,7 +54,11 @@ pub struct RouterStats {
 /// The correlation table.
 #[derive(Debug)]
 pub struct ReplyRouter {
-    waiters: DashMap<Bytes, mpsc::Sender<Delivery>>,
+    /// flume rather than tokio's mpsc: a tokio channel allocates a block of 32
+    /// slots and cache-padded state up front (~1.1 KB), flume grows its queue
+    /// on demand (~0.3 KB for a waiter that holds a reply or two), and every
+    /// open SSE stream holds one.
+    waiters: DashMap<Bytes, flume::Sender<Delivery>>,
     capacity: usize,
     stats: RouterStats,
 }
@@ -73,7 +76,7 @@ impl ReplyRouter {
     /// Registers a waiter for `correlation`. Correlation values must be unique
     /// among in-flight requests; a fresh UUID per publish is.
     pub fn register(self: &Arc<Self>, correlation: Bytes) -> ReplyWaiter {
-        let (tx, rx) = mpsc::channel(self.capacity);
+        let (tx, rx) = flume::bounded(self.capacity);
         self.waiters.insert(correlation.clone(), tx);
         ReplyWaiter {
             router: self.clone(),
@@ -117,8 +120,8 @@ impl ReplyRouter {
                     self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => true,
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(flume::TrySendError::Full(_)) => true,
+                Err(flume::TrySendError::Disconnected(_)) => false,
             },
         };
         // Either way this waiter is done: forget it so later replies count as
@@ -135,7 +138,7 @@ impl ReplyRouter {
     pub fn connection_lost(&self) {
         let mut full = Vec::new();
         for entry in self.waiters.iter() {
-            if let Err(mpsc::error::TrySendError::Full(_)) =
+            if let Err(flume::TrySendError::Full(_)) =
                 entry.value().try_send(Delivery::ConnectionLost)
             {
                 full.push(entry.key().clone());
@@ -152,10 +155,10 @@ impl ReplyRouter {
 
     /// A waiter whose buffer is full gets the overflow marker once there is room;
     /// a detached task waits for that so the owner never does.
-    fn force_overflow(tx: mpsc::Sender<Delivery>) {
-        if tx.try_send(Delivery::Overflow).is_err() {
+    fn force_overflow(tx: flume::Sender<Delivery>) {
+        if let Err(flume::TrySendError::Full(overflow)) = tx.try_send(Delivery::Overflow) {
             tokio::spawn(async move {
-                let _ = tx.send(Delivery::Overflow).await;
+                let _ = tx.send_async(overflow).await;
             });
         }
     }
@@ -180,7 +183,7 @@ impl ReplyRouter {
 pub struct ReplyWaiter {
     router: Arc<ReplyRouter>,
     correlation: Bytes,
-    rx: mpsc::Receiver<Delivery>,
+    rx: flume::Receiver<Delivery>,
 }
 
 impl ReplyWaiter {
@@ -192,7 +195,7 @@ impl ReplyWaiter {
     /// The next delivery; `None` once the router forgot this waiter and everything
     /// buffered was read.
     pub async fn recv(&mut self) -> Option<Delivery> {
-        self.rx.recv().await
+        self.rx.recv_async().await.ok()
     }
 }
 
