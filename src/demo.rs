@@ -9,7 +9,7 @@ use crate::agent::samples::{self, Inspection};
 use crate::agent::{Agent, RunningAgent};
 use crate::config::Config;
 use crate::embedded_broker::EmbeddedBroker;
-use crate::gateway::Gateway;
+use crate::gateway::{ClientIdForm, Gateway};
 
 /// Sample agents the demo registers.
 pub const DEMO_AGENTS: [&str; 2] = ["demo/factory/echo", "demo/factory/inspect"];
@@ -42,7 +42,10 @@ pub async fn run(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Gateway::start(config).map_err(|e| e.to_string())?;
+    // The embedded broker refuses `/` in client ids; every session of the demo
+    // uses the fallback form from the start instead of being refused first.
+    let gateway = Gateway::start_with_client_ids(config, ClientIdForm::Fallback)
+        .map_err(|e| e.to_string())?;
     let state = gateway.state().clone();
     let server = tokio::spawn(gateway.serve(listener, shutdown));
 
@@ -78,7 +81,8 @@ where
     let builder = Agent::builder("demo", "factory", name)
         .map_err(|e| e.to_string())?
         .broker(broker_url)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .session(|o| ClientIdForm::Fallback.apply(o));
     let agent = start(builder).await.map_err(|e| e.to_string())?;
     if !agent.wait_online(Duration::from_secs(10)).await {
         return Err(format!("sample agent {name} did not come online"));

@@ -8,7 +8,7 @@ use a2a_mqtt_gateway::cli;
 use a2a_mqtt_gateway::config::{Config, Overrides};
 use a2a_mqtt_gateway::demo;
 use a2a_mqtt_gateway::embedded_broker::EmbeddedBroker;
-use a2a_mqtt_gateway::gateway::Gateway;
+use a2a_mqtt_gateway::gateway::{ClientIdForm, Gateway};
 use a2a_mqtt_gateway::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -86,8 +86,9 @@ enum Command {
         /// Inspection: milliseconds per station.
         #[arg(long, default_value_t = 3000)]
         step_ms: u64,
-        /// MQTT keep-alive in seconds (the broker declares the agent dead after 1.5x).
-        #[arg(long, default_value_t = 30)]
+        /// MQTT keep-alive in seconds, 5 to 65535 (the broker declares the agent
+        /// dead after 1.5x).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=65535))]
         keep_alive: u64,
         /// Tasks running at once before the agent answers "busy".
         #[arg(long, default_value_t = 64)]
@@ -321,11 +322,17 @@ async fn serve(mut config: Config, embedded: Option<SocketAddr>) -> Result<(), S
         }
         None => None,
     };
+    // Our own embedded broker refuses `/` in client ids: no need to be told so.
+    let client_ids = if broker.is_some() {
+        ClientIdForm::Fallback
+    } else {
+        ClientIdForm::Profile
+    };
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let gateway = Gateway::start(config).map_err(|e| e.to_string())?;
+    let gateway = Gateway::start_with_client_ids(config, client_ids).map_err(|e| e.to_string())?;
     tracing::info!(%addr, "listening for A2A clients");
     gateway.serve(listener, shutdown_signal()).await;
     if let Some(b) = broker {

@@ -402,6 +402,23 @@ async fn help_usage_and_check_config() {
     assert_eq!(r.code, 2, "missing argument is a usage error");
     let r = cli(&["frobnicate"]).await;
     assert_eq!(r.code, 2);
+    // rumqttc panics on keep-alives under 5 s: refused before it gets there.
+    let r = cli(&[
+        "sample-agent",
+        "echo",
+        "acme/plant1/echo",
+        "--broker",
+        "mqtt://127.0.0.1:1",
+        "--keep-alive",
+        "2",
+    ])
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--keep-alive") && !r.stderr.contains("panicked"),
+        "{}",
+        r.stderr
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.yaml");

@@ -401,3 +401,75 @@ fn the_image_is_multi_stage_non_root_configured_and_health_checked() {
     assert_eq!(runtime.all("ENTRYPOINT").last(), Some(r#"["a2a-gateway"]"#));
     assert_eq!(runtime.all("CMD").last(), Some(r#"["serve"]"#));
 }
+
+/// `client_max_body_size` of `deploy/nginx.conf`, in bytes (`k`/`m` suffixes).
+fn nginx_body_limit(conf: &str) -> Option<usize> {
+    let value = conf
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("client_max_body_size"))?
+        .trim()
+        .trim_end_matches(';')
+        .to_ascii_lowercase();
+    let (digits, unit) = match value.strip_suffix('m') {
+        Some(d) => (d, 1024 * 1024),
+        None => match value.strip_suffix('k') {
+            Some(d) => (d, 1024),
+            None => (value.as_str(), 1),
+        },
+    };
+    digits.parse::<usize>().ok().map(|n| n * unit)
+}
+
+#[test]
+fn nginx_passes_every_body_the_gateway_accepts() {
+    let conf = std::fs::read_to_string(Path::new(ROOT).join("deploy/nginx.conf"))
+        .expect("read deploy/nginx.conf");
+    let gateway = a2a_mqtt_gateway::config::Config::default()
+        .http
+        .max_body_bytes;
+    // Without the directive nginx refuses bodies over 1 MB with its own HTML 413.
+    assert_eq!(
+        nginx_body_limit(&conf),
+        Some(gateway),
+        "deploy/nginx.conf's client_max_body_size must equal http.max_body_bytes ({gateway} bytes)"
+    );
+    assert_eq!(
+        nginx_body_limit("  client_max_body_size 4m;"),
+        Some(4 << 20)
+    );
+    assert_eq!(
+        nginx_body_limit("client_max_body_size 512k;"),
+        Some(512 << 10)
+    );
+    assert_eq!(nginx_body_limit("listen 80;"), None);
+}
+
+#[test]
+fn the_kubernetes_sample_runs_the_image_locked_down() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let snippet = readme
+        .split("```yaml\n")
+        .map(|block| block.split("\n```").next().unwrap_or_default())
+        .find(|block| block.contains("kind: Deployment"))
+        .expect("README has a Kubernetes Deployment");
+    let user = parse_dockerfile(&dockerfile())
+        .last()
+        .and_then(|s| s.all("USER").last().map(str::to_owned))
+        .expect("the image's USER");
+    for expected in [
+        // A locally built `a2a-gateway:latest` is not pulled (Always is the
+        // default for :latest, and fails without a registry that has it).
+        "imagePullPolicy: IfNotPresent".to_owned(),
+        "runAsNonRoot: true".to_owned(),
+        // Kubernetes checks runAsNonRoot against a numeric user only.
+        format!("runAsUser: {user}"),
+        "readOnlyRootFilesystem: true".to_owned(),
+        "allowPrivilegeEscalation: false".to_owned(),
+    ] {
+        assert!(
+            snippet.contains(&expected),
+            "the README's Deployment lacks `{expected}`:\n{snippet}"
+        );
+    }
+}

@@ -511,6 +511,35 @@ async fn both_instances_index_the_same_agents() {
             took[took.len() - 1]
         );
     }
+    // nginx passes bodies up to the gateway's own limit (4 MiB): a 2 MiB
+    // message is the gateway's to answer (here: too large for an MQTT packet),
+    // not refused by nginx with an HTML 413.
+    let big = request(json!(1), "SendMessage", send_params(&"x".repeat(2 << 20)));
+    let r = within(
+        30,
+        "2 MiB SendMessage through nginx",
+        http()
+            .post(nginx.agent_url(ECHO))
+            .header("A2A-Version", "1.0")
+            .json(&big)
+            .send(),
+    )
+    .await
+    .expect("POST through nginx");
+    let status = r.status();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = r.text().await.unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json")
+            && serde_json::from_str::<Value>(&body).is_ok_and(|v| v["jsonrpc"] == "2.0"),
+        "the gateway did not answer a 2 MiB body through nginx: {status} {content_type}\n{}",
+        body.chars().take(300).collect::<String>()
+    );
     let served: Vec<String> = nginx.access_log();
     eprintln!("nginx access log:\n  {}", served.join("\n  "));
     eprintln!("test took {:?}", started.elapsed());

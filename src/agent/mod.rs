@@ -69,6 +69,10 @@ use crate::mqtt::{
 /// Largest card the SDK publishes (the gateway's default limit).
 const MAX_CARD_BYTES: usize = 64 * 1024;
 
+/// Shortest MQTT keep-alive the SDK accepts: rumqttc's MQTT 5 client panics
+/// below 5 s, so a shorter one is refused with an error before it gets there.
+pub const MIN_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
 /// Why an agent could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -76,6 +80,8 @@ pub enum AgentError {
     MissingCard,
     #[error("the agent's card is invalid: {0}")]
     InvalidCard(#[from] CardError),
+    #[error("keep-alive {0:?} is too short: the MQTT client needs at least {MIN_KEEP_ALIVE:?}")]
+    KeepAliveTooShort(Duration),
     #[error(transparent)]
     Session(#[from] SessionError),
 }
@@ -173,7 +179,8 @@ impl AgentBuilder {
     }
 
     /// MQTT keep-alive; the broker declares the agent dead (and publishes its
-    /// Last Will) after 1.5 times this without traffic (default 30 s).
+    /// Last Will) after 1.5 times this without traffic (default 30 s, at least
+    /// [`MIN_KEEP_ALIVE`]: [`AgentBuilder::start`] refuses shorter ones).
     pub fn keep_alive(mut self, d: Duration) -> Self {
         self.options.keep_alive = d;
         self
@@ -188,6 +195,9 @@ impl AgentBuilder {
     /// Connects and starts serving. Returns once the session is started; use
     /// [`RunningAgent::wait_online`] to wait for the card to be published.
     pub async fn start(self, handler: impl Handler) -> Result<RunningAgent, AgentError> {
+        if self.options.keep_alive < MIN_KEEP_ALIVE {
+            return Err(AgentError::KeepAliveTooShort(self.options.keep_alive));
+        }
         let card = match (self.card, self.card_builder) {
             (Some(card), _) => card,
             (None, Some(b)) => b.build(&self.addr, &self.options.broker),
@@ -410,6 +420,30 @@ impl Drop for RunningAgent {
         self.stop.cancel();
         for t in self.tasks.drain(..) {
             t.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keep_alives_the_mqtt_client_cannot_take_are_refused() {
+        // rumqttc panics below 5 s; the builder must answer with an error first
+        // (no broker is needed: nothing connects before the check).
+        for secs in [0, 2, 4] {
+            let started = Agent::builder("acme", "plant1", "echo")
+                .expect("ids")
+                .keep_alive(Duration::from_secs(secs))
+                .card_from(samples::echo_card())
+                .start(samples::echo)
+                .await;
+            match started {
+                Err(AgentError::KeepAliveTooShort(d)) => assert_eq!(d.as_secs(), secs),
+                Err(other) => panic!("{secs} s: wrong error {other}"),
+                Ok(_) => panic!("{secs} s: a keep-alive under 5 s was accepted"),
+            }
         }
     }
 }

@@ -38,12 +38,38 @@ use crate::config::{Config, ConfigError};
 use crate::mqtt::confirm::ConfirmedPublisher;
 use crate::mqtt::session::SessionError;
 use crate::mqtt::topics::REPLY_PREFIX;
-use crate::mqtt::{MqttSession, QoS, ReplyRouter, Requester, SessionHandle};
+use crate::mqtt::{MqttSession, QoS, ReplyRouter, Requester, SessionHandle, SessionOptions};
 use crate::registry::Index;
 use crate::registry::sync::{self, SyncTiming};
 use crate::telemetry::Metrics;
 
 pub use error::{ErrorKind, GatewayError};
+
+/// Which form of the profile's client id `{org}/{unit}/{id}` the gateway's
+/// MQTT sessions use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientIdForm {
+    /// `{org}/{unit}/{id}`, as the profile requires; `{org}:{unit}:{id}` only
+    /// after the broker refused it (with a warning: an operator should know).
+    #[default]
+    Profile,
+    /// `{org}:{unit}:{id}` from the start, for a broker known to refuse `/` in
+    /// client ids: the embedded `mqtt5` broker the demo and `serve
+    /// --embedded-broker` run. The refusal there is ours, not news to warn about.
+    Fallback,
+}
+
+impl ClientIdForm {
+    /// Puts `options` in this form (the fallback id is built by
+    /// [`SessionOptions::for_profile_id`]; options without one are left alone).
+    pub fn apply(self, options: &mut SessionOptions) {
+        if self == ClientIdForm::Fallback
+            && let Some(fallback) = options.fallback_client_id.take()
+        {
+            options.client_id = fallback;
+        }
+    }
+}
 
 /// Shared, cheap-to-clone state of the HTTP handlers.
 #[derive(Clone)]
@@ -59,6 +85,7 @@ struct StateInner {
     router: Arc<ReplyRouter>,
     shutdown: CancellationToken,
     instance: String,
+    client_ids: ClientIdForm,
     metrics: Arc<Metrics>,
     /// The session that registers cards, started on first use.
     admin: tokio::sync::Mutex<Option<Arc<ConfirmedPublisher>>>,
@@ -104,11 +131,12 @@ impl AppState {
             return Ok(p.clone());
         }
         let instance = format!("{}-admin", self.inner.instance);
-        let options = self
+        let mut options = self
             .inner
             .config
             .session_options(&instance)
             .map_err(|e| GatewayError::new(ErrorKind::Internal, e.to_string()))?;
+        self.inner.client_ids.apply(&mut options);
         // Registrations wait for the broker as long as requests wait for agents.
         let wait = Duration::from_millis(self.inner.config.requests.reply_first_timeout_ms);
         let publisher = ConfirmedPublisher::start(options, wait)
@@ -145,6 +173,14 @@ impl Gateway {
     /// Connects (in the background) and starts indexing. Must run inside a Tokio
     /// runtime. The HTTP side starts with [`Gateway::serve`].
     pub fn start(config: Config) -> Result<Gateway, StartError> {
+        Self::start_with_client_ids(config, ClientIdForm::Profile)
+    }
+
+    /// [`Gateway::start`], with the client id form of its MQTT sessions.
+    pub fn start_with_client_ids(
+        config: Config,
+        client_ids: ClientIdForm,
+    ) -> Result<Gateway, StartError> {
         config.validate()?;
         let id = &config.gateway;
         let instance = id
@@ -165,6 +201,7 @@ impl Gateway {
         ));
 
         let mut options = config.session_options(&instance)?;
+        client_ids.apply(&mut options);
         // Reply topic first: nothing is published before it is in place.
         options.subscriptions = std::iter::once((format!("{reply_base}/#"), QoS::AtLeastOnce))
             .chain(
@@ -206,6 +243,7 @@ impl Gateway {
                     router: router.clone(),
                     shutdown,
                     instance: instance.clone(),
+                    client_ids,
                     metrics: Arc::new(Metrics::new(index.clone(), router.clone(), handle.clone())),
                     admin: tokio::sync::Mutex::new(None),
                 }),
