@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
+use a2a_mqtt_gateway::a2a::types::Artifact;
 use a2a_mqtt_gateway::agent::samples::{self, Inspection};
+use a2a_mqtt_gateway::agent::{CardBuilder, HandlerError, TaskContext};
 use common::*;
 use serde_json::{Value, json};
 
@@ -129,7 +131,7 @@ async fn setup() -> (
 
 #[tokio::test]
 async fn v03_json_rpc_round_trip_matches_the_v03_schema() {
-    let (_b, gw, _agents) = setup().await;
+    let (broker, gw, _agents) = setup().await;
     let url = gw.agent_url(ECHO);
 
     // message/send without A2A-Version: v0.3, a bare Task with kind.
@@ -237,6 +239,265 @@ async fn v03_json_rpc_round_trip_matches_the_v03_schema() {
     let (_, r) = post(&url, Some("0.3"), &json!({"jsonrpc": "2.0", "id": 8, "method": "message/send", "params": {"message": {"kind": "message"}}})).await;
     assert_v03("JSONRPCErrorResponse", &r);
     assert_eq!(r["error"]["code"], -32602, "{r}");
+
+    v03_push_config_methods(&url).await;
+    v03_input_required(&url).await;
+    v03_file_and_data_parts(&broker, &gw).await;
+    v03_extended_cards(&broker, &gw).await;
+}
+
+/// Sends a v0.3 JSON-RPC request that is itself valid against the schema's
+/// `{request}` definition, and checks the answer against `{response}` (which
+/// admits the method's success result or a JSON-RPC error).
+async fn v03_call(url: &str, request: &str, response: &str, method: &str, params: Value) -> Value {
+    let mut body = json!({"jsonrpc": "2.0", "id": method, "method": method, "params": params});
+    if body["params"].is_null() {
+        body.as_object_mut().map(|b| b.remove("params"));
+    }
+    assert_v03(request, &body);
+    let (status, r) = post(url, Some("0.3"), &body).await;
+    assert_eq!(status, 200, "{r}");
+    assert_v03(response, &r);
+    assert_eq!(r["id"], method, "{r}");
+    r
+}
+
+/// tasks/pushNotificationConfig/get, list and delete are refused as set is:
+/// PushNotificationNotSupportedError, a valid response of each method.
+async fn v03_push_config_methods(url: &str) {
+    let by_config = json!({"id": "t-1", "pushNotificationConfigId": "c-1"});
+    for (method, request, response, params) in [
+        (
+            "tasks/pushNotificationConfig/get",
+            "GetTaskPushNotificationConfigRequest",
+            "GetTaskPushNotificationConfigResponse",
+            by_config.clone(),
+        ),
+        (
+            "tasks/pushNotificationConfig/get",
+            "GetTaskPushNotificationConfigRequest",
+            "GetTaskPushNotificationConfigResponse",
+            json!({"id": "t-1"}),
+        ),
+        (
+            "tasks/pushNotificationConfig/list",
+            "ListTaskPushNotificationConfigRequest",
+            "ListTaskPushNotificationConfigResponse",
+            json!({"id": "t-1"}),
+        ),
+        (
+            "tasks/pushNotificationConfig/delete",
+            "DeleteTaskPushNotificationConfigRequest",
+            "DeleteTaskPushNotificationConfigResponse",
+            by_config.clone(),
+        ),
+    ] {
+        let r = v03_call(url, request, response, method, params).await;
+        assert_v03("JSONRPCErrorResponse", &r);
+        assert_v03("PushNotificationNotSupportedError", &r["error"]);
+    }
+}
+
+/// A task that asks for input: `input-required`, the question an agent-role
+/// status message, `final` on the stream's last event; the answer completes it.
+async fn v03_input_required(url: &str) {
+    let r = v03_call(
+        url,
+        "SendMessageRequest",
+        "SendMessageSuccessResponse",
+        "message/send",
+        v03_send("/ask first"),
+    )
+    .await;
+    let task = &r["result"];
+    assert_v03("Task", task);
+    assert_eq!(task["status"]["state"], "input-required", "{r}");
+    let question = &task["status"]["message"];
+    assert_v03("Message", question);
+    assert_eq!(question["role"], "agent", "{question}");
+    assert_eq!(question["kind"], "message", "{question}");
+    assert_eq!(
+        question["parts"][0],
+        json!({"kind": "text", "text": "What should I echo?"})
+    );
+
+    let mut answer = v03_send("the answer");
+    answer["message"]["taskId"] = task["id"].clone();
+    answer["message"]["contextId"] = task["contextId"].clone();
+    let r = v03_call(
+        url,
+        "SendMessageRequest",
+        "SendMessageSuccessResponse",
+        "message/send",
+        answer,
+    )
+    .await;
+    assert_eq!(r["result"]["status"]["state"], "completed", "{r}");
+    assert_eq!(
+        r["result"]["artifacts"][0]["parts"][0]["text"],
+        "the answer"
+    );
+    let roles: Vec<&str> = r["result"]["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        roles.contains(&"agent") && roles.contains(&"user"),
+        "{roles:?}"
+    );
+
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "message/stream", "params": v03_send("/ask streamed")});
+    assert_v03("SendStreamingMessageRequest", &body);
+    let (_, _, events) = sse(reqwest::Method::POST, url, Some("0.3"), Some(&body)).await;
+    for (_, e) in &events {
+        assert_v03("SendStreamingMessageSuccessResponse", e);
+    }
+    let last = &events.last().expect("events").1["result"];
+    assert_eq!(last["kind"], "status-update", "{last}");
+    assert_eq!(last["status"]["state"], "input-required", "{last}");
+    assert_eq!(last["final"], true, "an interrupted state ends the stream");
+    assert_eq!(last["status"]["message"]["role"], "agent", "{last}");
+}
+
+/// Hands the parts of the message back as its artifact.
+async fn mirror(task: TaskContext) -> Result<(), HandlerError> {
+    task.artifact(
+        Artifact {
+            artifact_id: "mirror".into(),
+            name: Some("mirror".into()),
+            description: None,
+            parts: task.message().parts.clone(),
+            metadata: None,
+            extensions: Vec::new(),
+        },
+        false,
+        true,
+    );
+    Ok(())
+}
+
+/// File parts (bytes and URI, with name and MIME type) and a data part with
+/// metadata go to an agent and come back, in the history and as an artifact,
+/// exactly as sent.
+async fn v03_file_and_data_parts(broker: &Broker, gw: &TestGateway) {
+    const MIRROR: &str = "acme/plant1/mirror";
+    let _mirror = start_agent(
+        broker,
+        MIRROR,
+        CardBuilder::new("Mirror", "Returns the parts it gets"),
+        mirror,
+    )
+    .await;
+    gw.wait_agent(MIRROR, "online").await;
+    let parts = json!([
+        {"kind": "text", "text": "see attached"},
+        {"kind": "file", "file": {"bytes": "aGVsbG8gd29ybGQ=", "mimeType": "text/plain", "name": "hello.txt"}},
+        {"kind": "file", "file": {"uri": "https://example.com/report.pdf", "mimeType": "application/pdf"}},
+        {"kind": "data", "data": {"torque": 42, "unit": "Nm", "ok": true}, "metadata": {"source": "sensor-7"}},
+    ]);
+    let params = json!({"message": {"kind": "message", "messageId": "m-parts", "role": "user", "parts": parts},
+        "configuration": {"blocking": true, "acceptedOutputModes": ["text/plain", "application/json"]}});
+    let r = v03_call(
+        &gw.agent_url(MIRROR),
+        "SendMessageRequest",
+        "SendMessageSuccessResponse",
+        "message/send",
+        params,
+    )
+    .await;
+    let task = &r["result"];
+    assert_v03("Task", task);
+    assert_eq!(task["status"]["state"], "completed", "{r}");
+    assert_eq!(task["artifacts"][0]["parts"], parts, "the artifact: {r}");
+    assert_eq!(task["history"][0]["parts"], parts, "the history: {r}");
+    for (i, part) in parts.as_array().expect("parts").iter().enumerate() {
+        let definition = match part["kind"].as_str() {
+            Some("file") => "FilePart",
+            Some("data") => "DataPart",
+            _ => "TextPart",
+        };
+        assert_v03(definition, &task["artifacts"][0]["parts"][i]);
+    }
+}
+
+/// agent/getAuthenticatedExtendedCard: an agent's extended card comes back as
+/// the merged card, valid as a v0.3 AgentCard and pointing at the gateway; an
+/// agent without one answers with an error that is a valid response too.
+async fn v03_extended_cards(broker: &Broker, gw: &TestGateway) {
+    const CARDS: &str = "acme/plant1/cards";
+    let mut agent = RawClient::connect(broker, CARDS, &["$a2a/v1/request/acme/plant1/cards"]).await;
+    let mut card = card_json("Cards", false);
+    card["capabilities"]["extendedAgentCard"] = json!(true);
+    agent
+        .publish_retained(
+            "$a2a/v1/discovery/acme/plant1/cards",
+            card.to_string(),
+            &[("a2a-status", "online"), ("a2a-status-source", "agent")],
+        )
+        .await;
+    gw.wait_agent(CARDS, "online").await;
+    let mut extended = card.clone();
+    extended["name"] = json!("Cards (extended)");
+    extended["securitySchemes"] = json!({
+        "key": {"apiKeySecurityScheme": {"location": "header", "name": "X-Key"}},
+        "oauth": {"oauth2SecurityScheme": {"flows": {"clientCredentials": {
+            "tokenUrl": "https://auth.example.com/token", "scopes": {"read": "Read tasks"}}}}}
+    });
+    extended["securityRequirements"] = json!([{"schemes": {"oauth": {"list": ["read"]}}}]);
+    extended["skills"][0]["securityRequirements"] = json!([{"schemes": {"key": {"list": []}}}]);
+    let answer = tokio::spawn(async move {
+        let req = agent
+            .next(Duration::from_secs(10))
+            .await
+            .expect("the card request");
+        let body = payload_json(&req);
+        assert_eq!(body["method"], "GetExtendedAgentCard");
+        agent
+            .reply(
+                &req,
+                &json!({"jsonrpc": "2.0", "id": body["id"], "result": extended}),
+            )
+            .await;
+        agent
+    });
+    let url = gw.agent_url(CARDS);
+    let r = v03_call(
+        &url,
+        "GetAuthenticatedExtendedCardRequest",
+        "GetAuthenticatedExtendedCardSuccessResponse",
+        "agent/getAuthenticatedExtendedCard",
+        Value::Null,
+    )
+    .await;
+    let _agent = answer.await.expect("the fake agent");
+    let merged = &r["result"];
+    assert_v03("AgentCard", merged);
+    assert_eq!(merged["name"], "Cards (extended)");
+    assert_eq!(merged["url"], url.as_str(), "{merged}");
+    assert_eq!(merged["supportsAuthenticatedExtendedCard"], true);
+    assert_eq!(
+        merged["securitySchemes"]["key"]["type"], "apiKey",
+        "{merged}"
+    );
+    assert_eq!(
+        merged["securitySchemes"]["oauth"]["flows"]["clientCredentials"]["tokenUrl"],
+        "https://auth.example.com/token"
+    );
+    assert_eq!(merged["security"], json!([{"oauth": ["read"]}]));
+
+    // The echo agent has none: its error is relayed, a valid response.
+    let r = v03_call(
+        &gw.agent_url(ECHO),
+        "GetAuthenticatedExtendedCardRequest",
+        "GetAuthenticatedExtendedCardResponse",
+        "agent/getAuthenticatedExtendedCard",
+        Value::Null,
+    )
+    .await;
+    assert_v03("JSONRPCErrorResponse", &r);
+    assert_v03("UnsupportedOperationError", &r["error"]);
 }
 
 #[tokio::test]
