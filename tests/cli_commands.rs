@@ -107,6 +107,29 @@ async fn agents_list_and_get() {
     assert!(r.stderr.contains("ghost"));
     let r = cli(&["agents", "get", "not-an-address", "--gateway", g]).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
+
+    // A 404 that is not the gateway saying "no such agent or task" (here: a
+    // wrong base URL) is a remote failure with a hint, not "not found".
+    let wrong = format!("{g}/nope");
+    for args in [
+        vec!["agents", "get", "demo/factory/echo"],
+        vec!["agents", "list"],
+        vec!["agents", "unregister", "demo/factory/echo"],
+        vec!["send", "demo/factory/echo", "hi"],
+        vec!["send", "demo/factory/echo", "hi", "--stream"],
+        vec!["tasks", "get", "demo/factory/echo", "t-1"],
+    ] {
+        let mut args = args;
+        args.extend(["--gateway", wrong.as_str()]);
+        let r = cli(&args).await;
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("hint:") && r.stderr.contains(&wrong),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    gw.wait_agent("demo/factory/echo", "online").await;
 }
 
 #[tokio::test]
@@ -134,6 +157,12 @@ async fn register_and_unregister_via_gateway_and_broker() {
     let r = cli(&["agents", "unregister", "acme/line/press", "--gateway", g]).await;
     ok(&r);
     gw.wait_agent_gone("acme/line/press").await;
+    // Nothing registered there (any more): not found, through the gateway.
+    for gone in ["acme/line/press", "acme/line/ghost"] {
+        let r = cli(&["agents", "unregister", gone, "--gateway", g]).await;
+        assert_eq!(r.code, 3, "{gone}: {}", r.stderr);
+        assert!(r.stderr.contains(gone), "{}", r.stderr);
+    }
 
     // Straight to the broker, no gateway involved.
     let url = broker.url();
@@ -152,6 +181,9 @@ async fn register_and_unregister_via_gateway_and_broker() {
     let r = cli(&["agents", "unregister", "acme/line/drill", "--broker", &url]).await;
     ok(&r);
     gw.wait_agent_gone("acme/line/drill").await;
+    // The broker cannot tell whether a card was there: idempotent.
+    let r = cli(&["agents", "unregister", "acme/line/drill", "--broker", &url]).await;
+    ok(&r);
 
     // Usage errors: missing file, invalid card, bad address.
     let r = cli(&[

@@ -186,6 +186,26 @@ async fn details_show_the_card_status_and_validation_verdict() {
     assert_eq!(s, 404);
     let (s, _) = get_json(&format!("{api}/acme/paint/bad%20id")).await;
     assert_eq!(s, 400);
+
+    // A refused card is there to be unregistered (it is retained on the broker).
+    let r = http()
+        .delete(format!("{api}/acme/paint/broken"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (s, d) = get_json(&format!("{api}/acme/paint/broken")).await;
+        if s == 404 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused card is still reported: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -272,6 +292,25 @@ async fn register_and_unregister_through_the_broker() {
     assert_eq!(r.status(), 204);
     let (s, _) = get_json(&api).await;
     assert_eq!(s, 404);
+    // Nothing left to unregister: 404, not a silent success.
+    for gone in [
+        api.clone(),
+        format!("{}/api/v1/agents/acme/line/ghost", gw.base),
+    ] {
+        let r = http().delete(&gone).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{gone}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"]["details"][0]["reason"], "AGENT_NOT_FOUND", "{e}");
+    }
+    // A bad id is refused before anything is published.
+    let r = http()
+        .delete(format!("{}/api/v1/agents/acme/line/bad%2Bid", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["details"][0]["reason"], "INVALID_PARAMS", "{e}");
     let mut after = RawClient::connect(
         &broker,
         "test/watcher/after",

@@ -52,6 +52,9 @@ impl GatewayClient {
         let r = req.send().await.map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
         let text = r.text().await.map_err(|e| self.unreachable(e))?;
+        if !(200..300).contains(&status) {
+            return Err(self.http_failure(status, &text));
+        }
         let value: Value = if text.trim().is_empty() {
             Value::Null
         } else {
@@ -61,10 +64,14 @@ impl GatewayClient {
                 ))
             })?
         };
-        if (200..300).contains(&status) {
-            return Ok((status, value));
-        }
-        Err(CliError::from_http_error(status, &value))
+        Ok((status, value))
+    }
+
+    /// A non-2xx answer that is not a JSON-RPC response: the gateway's error
+    /// body, or whatever answers at a wrong base URL.
+    fn http_failure(&self, status: u16, text: &str) -> CliError {
+        let body = serde_json::from_str::<Value>(text).ok();
+        CliError::from_http_error(status, body.as_ref(), &self.base)
     }
 
     fn rpc_body(method: &str, params: Value) -> Value {
@@ -83,12 +90,20 @@ impl GatewayClient {
             .map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
         let text = r.text().await.map_err(|e| self.unreachable(e))?;
-        let value: Value = serde_json::from_str(&text).map_err(|_| {
-            CliError::remote(format!(
-                "the gateway answered HTTP {status} with something that is not JSON"
-            ))
-        })?;
-        rpc_result(value)
+        self.rpc_answer(status, &text)
+    }
+
+    /// The `result` of a JSON-RPC answer. JSON-RPC errors come with HTTP 200
+    /// (413 for a body over the limit); another status without a JSON-RPC
+    /// body did not come from an agent's endpoint.
+    fn rpc_answer(&self, status: u16, text: &str) -> Result<Value, CliError> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) if v.get("jsonrpc").is_some() => rpc_result(v),
+            _ if status != 200 => Err(self.http_failure(status, text)),
+            _ => Err(CliError::remote(format!(
+                "the gateway answered HTTP {status} with something that is not JSON-RPC"
+            ))),
+        }
     }
 
     /// A streaming JSON-RPC call; yields each `result` (StreamResponse) as it comes.
@@ -114,13 +129,10 @@ impl GatewayClient {
             .is_some_and(|ct| ct.starts_with("text/event-stream"));
         if !is_sse {
             // An error before the stream started comes as a plain JSON-RPC response.
+            let status = r.status().as_u16();
             let text = r.text().await.map_err(|e| self.unreachable(e))?;
-            let value: Value = serde_json::from_str(&text).map_err(|_| {
-                CliError::remote(
-                    "the gateway answered a stream request with something that is not JSON",
-                )
-            })?;
-            return Err(rpc_result(value)
+            return Err(self
+                .rpc_answer(status, &text)
                 .err()
                 .unwrap_or_else(|| CliError::remote("the gateway did not stream")));
         }

@@ -4,7 +4,9 @@
 //!
 //! Exit codes: 0 success; 1 a remote failure (gateway unreachable, an A2A error,
 //! a task that failed or was canceled or rejected); 2 a usage error (bad
-//! arguments, unreadable or invalid card file); 3 not found (agent or task).
+//! arguments, unreadable or invalid card file); 3 not found: the gateway says
+//! the agent or task does not exist (`AGENT_NOT_FOUND`, `TASK_NOT_FOUND`; any
+//! other 404, e.g. from a wrong `--gateway`, is a remote failure with a hint).
 
 pub mod client;
 pub mod render;
@@ -66,16 +68,28 @@ impl CliError {
         }
     }
 
-    /// A `google.rpc.Status` body from the registry API.
-    fn from_http_error(status: u16, body: &Value) -> CliError {
+    /// A non-2xx HTTP answer from `base` with a `google.rpc.Status` body (or
+    /// `None` when the body was not JSON). Only an agent or task the gateway
+    /// says does not exist is "not found" (exit 3): any other 404 means the URL
+    /// reached something that is not this API, usually a wrong `--gateway`.
+    fn from_http_error(status: u16, body: Option<&Value>, base: &str) -> CliError {
         let message = body
-            .pointer("/error/message")
+            .and_then(|b| b.pointer("/error/message"))
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .unwrap_or_else(|| format!("the gateway answered HTTP {status}"));
-        match status {
-            404 => CliError::not_found(message),
-            400 => CliError::usage(message),
+            .unwrap_or_else(|| match body {
+                Some(_) => format!("the gateway answered HTTP {status}"),
+                None => format!("{base} answered HTTP {status} with something that is not JSON"),
+            });
+        let reason = body
+            .and_then(|b| b.pointer("/error/details"))
+            .and_then(error_reason);
+        match (status, reason) {
+            (_, Some(r)) if NOT_FOUND_REASONS.contains(&r) => CliError::not_found(message),
+            (404, _) => CliError::remote(format!(
+                "{message}\nhint: is {base} the gateway's base URL (--gateway, or A2A_GATEWAY_URL)?"
+            )),
+            (400, _) => CliError::usage(message),
             _ => CliError::remote(message),
         }
     }
@@ -89,10 +103,31 @@ impl CliError {
             .unwrap_or("error")
             .to_owned();
         let message = format!("{message} (code {code})");
-        match code {
-            -32001 | -31001 => CliError::not_found(message),
-            _ => CliError::remote(message),
+        let reason = error.get("data").and_then(error_reason);
+        let not_found = match reason {
+            Some(r) => NOT_FOUND_REASONS.contains(&r),
+            None => matches!(code, -32001 | -31001),
+        };
+        if not_found {
+            CliError::not_found(message)
+        } else {
+            CliError::remote(message)
         }
+    }
+}
+
+/// The `ErrorInfo` reasons that mean the agent or task does not exist.
+const NOT_FOUND_REASONS: [&str; 2] = ["AGENT_NOT_FOUND", "TASK_NOT_FOUND"];
+
+/// The `reason` of the first `google.rpc.ErrorInfo` in `details` (an array of
+/// details, or one detail object).
+fn error_reason(details: &Value) -> Option<&str> {
+    fn reason_of(d: &Value) -> Option<&str> {
+        d.get("reason").and_then(Value::as_str)
+    }
+    match details {
+        Value::Array(items) => items.iter().find_map(reason_of),
+        other => reason_of(other),
     }
 }
 
@@ -169,7 +204,8 @@ pub enum AgentsCommand {
         #[arg(long)]
         broker: Option<String>,
     },
-    /// Unregister: clears the retained card.
+    /// Unregister: clears the retained card. Through the gateway, an address
+    /// with nothing registered (no card, valid or refused) is not found (exit 3).
     #[command(
         after_help = "Examples:\n  a2a-gateway agents unregister acme/plant1/robot\n  \
                             a2a-gateway agents unregister --broker mqtt://broker:1883 acme/plant1/robot"
@@ -177,7 +213,9 @@ pub enum AgentsCommand {
     Unregister {
         /// ORG/UNIT/AGENT
         agent: String,
-        /// Publish straight to this broker instead of through the gateway.
+        /// Publish the removal straight to this broker instead of through the
+        /// gateway. The broker does not say whether a card was there, so this
+        /// succeeds (exit 0) either way.
         #[arg(long)]
         broker: Option<String>,
     },
@@ -636,5 +674,61 @@ pub async fn healthcheck(url: String) -> Result<(), CliError> {
             r.status()
         ))),
         Err(e) => Err(CliError::remote(format!("{target}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_body(code: u16, reason: &str) -> Value {
+        json!({"error": {"code": code, "status": "NOT_FOUND", "message": "m",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}]}})
+    }
+
+    #[test]
+    fn only_missing_agents_and_tasks_are_not_found() {
+        let base = "http://gw";
+        for reason in NOT_FOUND_REASONS {
+            let e = CliError::from_http_error(404, Some(&status_body(404, reason)), base);
+            assert_eq!(e.exit, Exit::NotFound, "{reason}");
+        }
+        // The gateway's "no route" 404, and a 404 from something else entirely.
+        let no_route = status_body(404, "METHOD_NOT_FOUND");
+        for body in [Some(&no_route), None] {
+            let e = CliError::from_http_error(404, body, base);
+            assert_eq!(e.exit, Exit::Remote, "{body:?}");
+            assert!(
+                e.message.contains("hint:") && e.message.contains(base),
+                "{e}"
+            );
+        }
+        let bad = status_body(400, "INVALID_PARAMS");
+        assert_eq!(
+            CliError::from_http_error(400, Some(&bad), base).exit,
+            Exit::Usage
+        );
+    }
+
+    #[test]
+    fn rpc_errors_are_not_found_by_reason_or_code() {
+        let with_reason = |code: i64, reason: &str| json!({"code": code, "message": "m", "data": [{"reason": reason}]});
+        assert_eq!(
+            CliError::from_rpc_error(&with_reason(-31001, "AGENT_NOT_FOUND")).exit,
+            Exit::NotFound
+        );
+        assert_eq!(
+            CliError::from_rpc_error(&with_reason(-32001, "TASK_NOT_FOUND")).exit,
+            Exit::NotFound
+        );
+        assert_eq!(
+            CliError::from_rpc_error(&with_reason(-32601, "METHOD_NOT_FOUND")).exit,
+            Exit::Remote
+        );
+        // Without ErrorInfo (an agent's own error), the code decides.
+        assert_eq!(
+            CliError::from_rpc_error(&json!({"code": -32001, "message": "gone"})).exit,
+            Exit::NotFound
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! | `GET /api/v1/agents` | search: `org`, `unit`, `skill` (id or tag), `status`, `q` (free text), `limit`, `pageToken` |
 //! | `GET /api/v1/agents/{org}/{unit}/{agent}` | card, status, status source, first/last seen, validation verdict |
 //! | `PUT /api/v1/agents/{org}/{unit}/{agent}` | register: body is the card; published retained (QoS 1), answered once the broker acknowledged it |
-//! | `DELETE /api/v1/agents/{org}/{unit}/{agent}` | unregister: empty retained publish, answered once acknowledged |
+//! | `DELETE /api/v1/agents/{org}/{unit}/{agent}` | unregister: empty retained publish, answered once acknowledged; 404 when neither a card nor a refused card is known there |
 
 use std::time::Duration;
 
@@ -338,7 +338,19 @@ pub async fn put(
     )
 }
 
-/// `DELETE /api/v1/agents/{org}/{unit}/{agent}`.
+/// Whether `DELETE` has nothing to remove at `addr`: the index, in step with the
+/// broker's retained cards, has neither a card nor a refused card there. Before
+/// the first sync the index cannot tell, and the removal is published anyway
+/// (an empty retained message is harmless).
+fn nothing_to_unregister(state: &AppState, addr: &AgentAddr) -> bool {
+    let index = state.index();
+    index.is_synced()
+        && index.get(addr).is_none()
+        && index.rejection(&addr.discovery_topic()).is_none()
+}
+
+/// `DELETE /api/v1/agents/{org}/{unit}/{agent}`: 404 when there is nothing to
+/// unregister (a typo should not look like success).
 pub async fn delete(
     State(state): State<AppState>,
     AgentPath(org, unit, agent): AgentPath,
@@ -347,6 +359,15 @@ pub async fn delete(
         Ok(a) => a,
         Err(e) => return http_error(&e),
     };
+    if nothing_to_unregister(&state, &addr) {
+        return http_error(
+            &GatewayError::new(
+                ErrorKind::AgentNotFound,
+                format!("no agent {addr} is registered; nothing to unregister"),
+            )
+            .with("agent", addr.to_string()),
+        );
+    }
     let msg = OutgoingMessage {
         retain: true,
         ..OutgoingMessage::new(addr.discovery_topic(), Vec::<u8>::new())
