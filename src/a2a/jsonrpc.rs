@@ -185,6 +185,17 @@ pub fn success(id: &RequestId, result_json: &str) -> String {
     out
 }
 
+/// [`success`] around JSON text held as bytes (a result relayed from an agent).
+pub fn success_bytes(id: &RequestId, result_json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(result_json.len() + id.0.len() + 32);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    out.extend_from_slice(id.0.as_bytes());
+    out.extend_from_slice(b",\"result\":");
+    out.extend_from_slice(result_json);
+    out.push(b'}');
+    out
+}
+
 /// `{"jsonrpc":"2.0","id":<id>,"error":{...}}`.
 pub fn failure(id: &RequestId, error: &JsonRpcError) -> String {
     let encoded = serde_json::to_string(error).unwrap_or_else(|_| {

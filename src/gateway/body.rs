@@ -49,7 +49,7 @@ pub async fn read_body(
 /// proxies and clients do not cut a long call. Only for bodies whose status is
 /// 200 whatever happens (JSON-RPC).
 pub async fn json_with_keepalive(
-    outcome: impl Future<Output = String> + Send + 'static,
+    outcome: impl Future<Output = Vec<u8>> + Send + 'static,
     keepalive: Duration,
     content_type: &'static str,
 ) -> Response {

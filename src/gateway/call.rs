@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::cards::{interfaces, public_base};
 use super::error::{ErrorKind, GatewayError};
-use super::exchange::{AgentItem, Mode, StreamTracker, decode_reply, task_result};
+use super::exchange::{
+    AgentItem, Mode, StreamTracker, decode_reply, relayable_send_result, task_result,
+};
 use crate::a2a::Method;
 use crate::a2a::card::served_card;
 use crate::a2a::jsonrpc;
@@ -32,10 +34,36 @@ use crate::registry::{AgentEntry, Liveness};
 /// A stream of v1.0 `StreamResponse` items; an `Err` is the last item.
 pub type ItemStream = BoxStream<'static, Result<Value, GatewayError>>;
 
+/// A unary call's v1.0 result.
+#[derive(Debug)]
+pub enum CallResult {
+    /// Built, normalised or checked field by field by the gateway.
+    Value(Value),
+    /// The JSON text of the agent's `result`, relayed as it came: a blocking
+    /// SendMessage answered by the whole outcome at once (the common case),
+    /// checked without being built (see [`relayable_send_result`]).
+    Relayed(Bytes),
+}
+
+impl CallResult {
+    /// The result as a value, for bindings and versions that rewrite it.
+    pub fn into_value(self) -> Result<Value, GatewayError> {
+        match self {
+            CallResult::Value(v) => Ok(v),
+            CallResult::Relayed(json) => serde_json::from_slice(&json).map_err(|e| {
+                GatewayError::new(
+                    ErrorKind::Internal,
+                    format!("a relayed result could not be read back: {e}"),
+                )
+            }),
+        }
+    }
+}
+
 /// What a call produces once it is under way.
 pub enum Outcome {
     /// One v1.0 result, possibly slow to come.
-    Unary(BoxFuture<'static, Result<Value, GatewayError>>),
+    Unary(BoxFuture<'static, Result<CallResult, GatewayError>>),
     /// A stream whose first items already arrived (so failures before the
     /// stream are an `Err` of [`Call::execute`] instead).
     Stream(ItemStream),
@@ -233,7 +261,7 @@ impl Call {
                 require_non_empty(&typed.id, "params.id")?;
                 Ok(Outcome::Unary(Box::pin(async move {
                     let result = self.unary(method, &params).await?;
-                    task_result(&self.agent, &typed.id, result)
+                    task_result(&self.agent, &typed.id, result).map(CallResult::Value)
                 })))
             }
             Method::CancelTask => {
@@ -241,7 +269,7 @@ impl Call {
                 require_non_empty(&typed.id, "params.id")?;
                 Ok(Outcome::Unary(Box::pin(async move {
                     let result = self.unary(method, &params).await?;
-                    task_result(&self.agent, &typed.id, result)
+                    task_result(&self.agent, &typed.id, result).map(CallResult::Value)
                 })))
             }
             Method::ListTasks => {
@@ -257,7 +285,7 @@ impl Call {
                             ),
                         ));
                     }
-                    Ok(result)
+                    Ok(CallResult::Value(result))
                 })))
             }
             Method::SubscribeToTask => {
@@ -281,7 +309,10 @@ impl Call {
                             ),
                         ));
                     }
-                    Ok(served_card(&result, &interfaces(&base_url, &self.addr)))
+                    Ok(CallResult::Value(served_card(
+                        &result,
+                        &interfaces(&base_url, &self.addr),
+                    )))
                 })))
             }
             Method::CreateTaskPushNotificationConfig
@@ -387,7 +418,7 @@ impl Call {
         &self,
         entry: &AgentEntry,
         mut prepared: PreparedSend,
-    ) -> Result<Value, GatewayError> {
+    ) -> Result<CallResult, GatewayError> {
         // A blocking call goes out as what it is, SendMessage: one reply for the
         // common short task. Should that reply not come within the first-reply
         // timeout, the retries (same Task.id) ask a streaming agent with
@@ -408,6 +439,21 @@ impl Call {
                 task_result_ends: request.retry_payload.is_none() || exchange.attempts() == 1,
             }
         };
+        // The agent answered SendMessage with its whole outcome: relay it as it
+        // came instead of building it only to encode it again.
+        if mode
+            == (Mode::Blocking {
+                task_result_ends: true,
+            })
+            && prepared.history_length.is_none()
+        {
+            if let Some(result) = exchange
+                .first()
+                .and_then(|reply| relayable_send_result(&reply.payload, &prepared.task_id))
+            {
+                return Ok(CallResult::Relayed(result));
+            }
+        }
         let mut tracker = StreamTracker::new(
             &self.agent,
             mode,
@@ -427,7 +473,7 @@ impl Call {
         if let (Some(n), Some(task)) = (prepared.history_length, outcome.get_mut("task")) {
             trim_history(task, n);
         }
-        Ok(outcome)
+        Ok(CallResult::Value(outcome))
     }
 
     /// Starts a stream and waits for its first items.

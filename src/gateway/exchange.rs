@@ -8,9 +8,14 @@
 //! terminal or interrupted state or a Message; or, for SendMessage, the final
 //! Task built by applying every update.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::{ErrorKind, GatewayError};
@@ -54,6 +59,52 @@ fn is_appended_chunk(item: &AgentItem) -> bool {
         .and_then(|a| a.get("append"))
         .and_then(Value::as_bool)
         .unwrap_or(false)
+}
+
+/// The `result` of an agent's answer to a blocking SendMessage when that answer
+/// is the whole outcome: a Task about `task_id`, wrapped as A2A's
+/// SendMessageResponse has it, or a Message. The JSON text is returned as it came,
+/// checked but not built; `None` (an error, an update, a bare or foreign Task,
+/// anything unusual) leaves the reply to [`StreamTracker`].
+pub fn relayable_send_result(payload: &Bytes, task_id: &str) -> Option<Bytes> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        result: Option<&'a RawValue>,
+        #[serde(default)]
+        error: Option<IgnoredAny>,
+    }
+    /// Exactly one of the two: `deny_unknown_fields` refuses anything else.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SendResponse<'a> {
+        #[serde(borrow)]
+        task: Option<TaskHead<'a>>,
+        #[serde(borrow)]
+        message: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct TaskHead<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
+    }
+    let envelope: Envelope<'_> = serde_json::from_slice(payload).ok()?;
+    if envelope.error.is_some() {
+        return None;
+    }
+    let result = envelope.result?;
+    let relayable = match serde_json::from_str::<SendResponse<'_>>(result.get()).ok()? {
+        SendResponse {
+            task: Some(task),
+            message: None,
+        } => task.id == task_id,
+        SendResponse {
+            task: None,
+            message: Some(message),
+        } => message.get().starts_with('{'),
+        _ => false,
+    };
+    relayable.then(|| payload.slice_ref(result.get().as_bytes()))
 }
 
 /// What a result item is.
@@ -695,6 +746,46 @@ mod tests {
             .on_item(AgentItem::Result(json!({"statusUpdate": 5})))
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidAgentResponse);
+    }
+
+    #[test]
+    fn whole_send_outcomes_are_relayed_as_they_came() {
+        let relay = |payload: &str| {
+            relayable_send_result(&Bytes::copy_from_slice(payload.as_bytes()), "t-1")
+                .map(|b| String::from_utf8(b.to_vec()).unwrap())
+        };
+        let task =
+            r#"{"task": {"status": {"state": "TASK_STATE_COMPLETED"}, "id": "t-1", "x": [1]}}"#;
+        assert_eq!(
+            relay(&format!(r#"{{"jsonrpc":"2.0","id":"q","result":{task}}}"#)).as_deref(),
+            Some(task)
+        );
+        let escaped = r#"{"task":{"id":"t-1","status":{}}}"#;
+        assert_eq!(
+            relay(&format!(r#"{{"result":{escaped}}}"#)).as_deref(),
+            Some(escaped)
+        );
+        let message = r#"{"message":{"messageId":"m","role":"ROLE_AGENT","parts":[]}}"#;
+        assert_eq!(
+            relay(&format!(r#"{{"result":{message},"error":null}}"#)).as_deref(),
+            Some(message)
+        );
+        for other in [
+            r#"{"result":{"task":{"id":"t-2","status":{}}}}"#,
+            r#"{"result":{"task":{"status":{}}}}"#,
+            r#"{"result":{"id":"t-1","status":{}}}"#,
+            r#"{"result":{"task":{"id":"t-1"},"message":{}}}"#,
+            r#"{"result":{"task":{"id":"t-1"},"extra":1}}"#,
+            r#"{"result":{"task":{"id":"t-1"}},"result":{"task":{"id":"t-1"}}}"#,
+            r#"{"result":{"message":"text"}}"#,
+            r#"{"result":{"statusUpdate":{"taskId":"t-1"}}}"#,
+            r#"{"result":{"task":{"id":"t-1"}},"error":{"code":-32001,"message":"x"}}"#,
+            r#"{"error":{"code":-32001,"message":"x"}}"#,
+            r#"{"result":{"task":{"id":"t-1"}}"#,
+            "not json",
+        ] {
+            assert_eq!(relay(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::body::{json_with_keepalive, read_body, sse};
-use super::call::{Call, Outcome};
+use super::call::{Call, CallResult, Outcome};
 use super::error::{ErrorKind, GatewayError};
 use super::extract::RpcAgentPath;
 use super::respond::json_body;
@@ -70,15 +70,19 @@ impl Render {
         jsonrpc::failure(&self.id, &error)
     }
 
-    fn result(&self, result: Result<Value, GatewayError>) -> String {
-        let translated = result.and_then(|v| match self.version {
-            Version::V1_0 => Ok(v),
-            Version::V0_3 => v03::result_to_v03(self.method, &v).map_err(untranslatable),
+    fn result(&self, result: Result<CallResult, GatewayError>) -> Vec<u8> {
+        let translated = result.and_then(|r| match self.version {
+            Version::V1_0 => Ok(r),
+            Version::V0_3 => r
+                .into_value()
+                .and_then(|v| v03::result_to_v03(self.method, &v).map_err(untranslatable))
+                .map(CallResult::Value),
         });
         self.record(&translated);
         match translated {
-            Ok(v) => jsonrpc::success_value(&self.id, &v),
-            Err(e) => self.error(&e),
+            Ok(CallResult::Value(v)) => jsonrpc::success_value(&self.id, &v).into_bytes(),
+            Ok(CallResult::Relayed(json)) => jsonrpc::success_bytes(&self.id, &json),
+            Err(e) => self.error(&e).into_bytes(),
         }
     }
 

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use super::body::{read_body, sse};
-use super::call::{Call, Outcome};
+use super::call::{Call, CallResult, Outcome};
 use super::error::{ErrorKind, GatewayError};
 use super::extract::AgentRestPath;
 use super::respond::{encode, http_error_body};
@@ -281,6 +281,22 @@ impl Reply {
         error_response(self.version, e)
     }
 
+    /// A unary result: a relayed v1.0 result goes out as the agent's bytes.
+    fn ok_result(&self, result: CallResult) -> Response {
+        match (self.version, result) {
+            (Version::V1_0, CallResult::Relayed(json)) => {
+                let mut r = Response::new(Body::from(json));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, media_type(self.version));
+                r
+            }
+            (_, result) => match result.into_value() {
+                Ok(v) => self.ok(v),
+                Err(e) => self.error(&e),
+            },
+        }
+    }
+
     fn ok(&self, result: Value) -> Response {
         match self.translate(result) {
             Ok(body) => {
@@ -414,7 +430,7 @@ pub async fn handle(
             let result = result.await;
             record(&state, method, started, result.as_ref().map(|_| ()));
             match result {
-                Ok(v) => reply.ok(v),
+                Ok(r) => reply.ok_result(r),
                 Err(e) => reply.error(&e),
             }
         }

@@ -259,6 +259,11 @@ impl Exchange {
         }
     }
 
+    /// The first reply, while [`Exchange::next`] has not handed it out yet.
+    pub fn first(&self) -> Option<&Reply> {
+        self.first.as_deref()
+    }
+
     /// How many publishes it took to get the first reply.
     pub fn attempts(&self) -> u32 {
         self.attempts
