@@ -2114,7 +2114,7 @@ mod tests {
     static SCHEMA: &str = include_str!("../../tests/schemas/a2a-v0.3.0-schema.json");
 
     /// Definitions the tests validate against.
-    const DEFINITIONS: [&str; 15] = [
+    const DEFINITIONS: [&str; 16] = [
         "Message",
         "Part",
         "Task",
@@ -2130,6 +2130,7 @@ mod tests {
         "ListTaskPushNotificationConfigParams",
         "DeleteTaskPushNotificationConfigParams",
         "AgentCard",
+        "JSONRPCError",
     ];
 
     /// One compiled validator per definition: `{"$ref": "#/definitions/X"}` next
@@ -3327,11 +3328,12 @@ mod tests {
         "[a-z0-9-]{1,12}"
     }
 
-    /// Metadata: absent or a non-empty object. (An empty object next to a
-    /// wrapped non-object data part is the one thing a round trip drops.)
+    /// Metadata: absent, `{}` or an object with keys. (`{}` next to a wrapped
+    /// non-object data part is the one value a round trip drops: [`v1_part`]
+    /// leaves it out there, see [`round_trips`].)
     fn metadata() -> impl Strategy<Value = Option<Value>> {
         option::of(
-            btree_map("[a-z]{1,6}", any_json(), 1..4)
+            btree_map("[a-z]{1,6}", any_json(), 0..4)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         )
     }
@@ -3373,6 +3375,8 @@ mod tests {
             extra(),
         )
             .prop_map(|((key, value), media, filename, metadata, extra)| {
+                let wrapped = key == "data" && !value.is_object();
+                let metadata = metadata.filter(|m| !(wrapped && m == &json!({})));
                 with(
                     json!({ key: value }),
                     vec![
@@ -3423,11 +3427,16 @@ mod tests {
             v1_state(),
             option::of(v1_message()),
             option::of("20[0-9]{2}-0[1-9]-1[0-9]T1[0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z"),
+            extra(),
         )
-            .prop_map(|(state, message, ts)| {
+            .prop_map(|(state, message, ts, extra)| {
                 with(
                     json!({"state": state}),
-                    vec![("message", message), ("timestamp", ts.map(|t| json!(t)))],
+                    vec![
+                        ("message", message),
+                        ("timestamp", ts.map(|t| json!(t))),
+                        ("x-extra", extra),
+                    ],
                 )
             })
     }
@@ -3484,13 +3493,14 @@ mod tests {
     }
 
     fn v1_stream_item() -> impl Strategy<Value = Value> {
-        let status_update =
-            (id(), id(), v1_status(), metadata()).prop_map(|(t, c, status, metadata)| {
+        let status_update = (id(), id(), v1_status(), metadata(), extra()).prop_map(
+            |(t, c, status, metadata, extra)| {
                 with(
                     json!({"taskId": t, "contextId": c, "status": status}),
-                    vec![("metadata", metadata)],
+                    vec![("metadata", metadata), ("x-extra", extra)],
                 )
-            });
+            },
+        );
         let artifact_update = (
             id(),
             id(),
@@ -3498,14 +3508,16 @@ mod tests {
             option::of(any::<bool>()),
             option::of(any::<bool>()),
             metadata(),
+            extra(),
         )
-            .prop_map(|(t, c, artifact, append, last, metadata)| {
+            .prop_map(|(t, c, artifact, append, last, metadata, extra)| {
                 with(
                     json!({"taskId": t, "contextId": c, "artifact": artifact}),
                     vec![
                         ("append", append.map(Value::Bool)),
                         ("lastChunk", last.map(Value::Bool)),
                         ("metadata", metadata),
+                        ("x-extra", extra),
                     ],
                 )
             });
@@ -3519,30 +3531,36 @@ mod tests {
 
     /// A v1.0 TaskPushNotificationConfig as it can appear in SendMessage.
     fn v1_push_config() -> impl Strategy<Value = Value> {
-        let auth = (option::of("[A-Z][a-z]{2,6}"), option::of("[a-z0-9]{1,8}")).prop_map(
-            |(scheme, credentials)| {
+        let auth = (
+            option::of("[A-Z][a-z]{2,6}"),
+            option::of("[a-z0-9]{1,8}"),
+            extra(),
+        )
+            .prop_map(|(scheme, credentials, extra)| {
                 with(
                     json!({}),
                     vec![
                         ("scheme", scheme.map(|s| json!(s))),
                         ("credentials", credentials.map(|c| json!(c))),
+                        ("x-extra", extra),
                     ],
                 )
-            },
-        );
+            });
         (
             "https://[a-z]{1,8}\\.example/hook",
             option::of(id()),
             option::of(id()),
             option::of(auth),
+            extra(),
         )
-            .prop_map(|(url, config_id, token, auth)| {
+            .prop_map(|(url, config_id, token, auth, extra)| {
                 with(
                     json!({"url": url}),
                     vec![
                         ("id", config_id.map(|i| json!(i))),
                         ("token", token.map(|t| json!(t))),
                         ("authentication", auth),
+                        ("x-extra", extra),
                     ],
                 )
             })
@@ -3554,8 +3572,9 @@ mod tests {
             option::of(1i64..1000),
             option::of(Just(true)),
             option::of(v1_push_config()),
+            extra(),
         )
-            .prop_map(|(modes, history, return_immediately, push)| {
+            .prop_map(|(modes, history, return_immediately, push, extra)| {
                 with(
                     json!({}),
                     vec![
@@ -3563,6 +3582,7 @@ mod tests {
                         ("historyLength", history.map(|h| json!(h))),
                         ("returnImmediately", return_immediately.map(Value::Bool)),
                         ("taskPushNotificationConfig", push),
+                        ("x-extra", extra),
                     ],
                 )
             });
@@ -3755,6 +3775,944 @@ mod tests {
             assert_v03("AgentCard", &merged);
             let first_v03 = t.iter().find(|(_, _, v)| v.starts_with("0.3")).or(t.first()).unwrap();
             prop_assert_eq!(&merged["url"], &json!(first_v03.0));
+        }
+    }
+
+    /// Round trips over everything the translation covers, in both directions.
+    ///
+    /// v1.0 -> v0.3 -> v1.0 gives back every value the v0.3 schema can express;
+    /// v0.3 -> v1.0 -> v0.3 gives back every schema-valid v0.3 value. What is
+    /// deliberately not round-tripped, and so left out of the generators:
+    ///
+    /// v1.0 -> v0.3 -> v1.0
+    /// - `metadata: {}` on a data part whose data is not an object: v0.3 needs
+    ///   an object there, so the value is wrapped and flagged in the metadata
+    ///   (the Python SDK's convention); once the flag is removed, an empty
+    ///   metadata cannot be told from none.
+    /// - `ROLE_UNSPECIFIED` (or an unknown role): v0.3 has only user and agent;
+    ///   it reads back as ROLE_AGENT.
+    /// - Omitted fields v0.3 requires (`parts`, `contextId`, `status`, ...):
+    ///   they come back as ProtoJSON's defaults (`[]`, `""`, UNSPECIFIED), the
+    ///   same values to a proto reader.
+    /// - `historyLength: 0`: "no history" in v1.0, "no limit" in v0.3; left out.
+    /// - `returnImmediately: false`: v0.3 `blocking: true`, comes back absent
+    ///   (the same default).
+    /// - An empty push config id (`""`, ProtoJSON's "none") in a get request.
+    /// - The page fields of a partial ListTasks page and ListTaskPushNotificationConfigs'
+    ///   `nextPageToken`: v0.3 answers both with bare arrays (one full page
+    ///   round-trips).
+    /// - Error codes -32008 and -32009: v0.3 has none; clients get -32603 with
+    ///   the reason in `data` (errors are only ever sent to v0.3 clients, never
+    ///   read back from them).
+    /// - Card fields v0.3 requires and ProtoJSON omits when empty (`tags`,
+    ///   `skills`, the modes, `capabilities`) come back as `[]`/`{}`.
+    /// - Unknown keys named like a field of the other version (`kind`, `final`,
+    ///   `file`, a card's `url`, ...) are that field there.
+    ///
+    /// v0.3 -> v1.0 -> v0.3
+    /// - `final` is derived from the state (v1.0 has none): a `final` that
+    ///   disagrees with the state is not kept.
+    /// - An absent `blocking` comes back `true`, written explicitly (v0.3
+    ///   servers block by default); `historyLength: 0` is left out.
+    /// - Push authentication schemes after the first (v1.0 holds one).
+    /// - Unknown keys of a `file` object move to the part, and those of a
+    ///   TaskPushNotificationConfig into its `pushNotificationConfig`: v1.0 has
+    ///   neither object.
+    /// - A data part flagged `data_part_compat` whose data is `{"value": x}`
+    ///   reads as the wrapped `x`.
+    /// - Cards come back as the merged card, so the v0.3 card is compared as
+    ///   contained in it; several OAuth flows keep the first (v1.0's OAuthFlows
+    ///   is a oneof) and flows keep only their v0.3 fields;
+    ///   `additionalInterfaces` lists the main interface first (v0.3 §5.6.2);
+    ///   `supportsAuthenticatedExtendedCard: false` (the default) is dropped.
+    mod round_trips {
+        use super::*;
+        use crate::a2a::error::{JsonRpcError, codes};
+        use crate::gateway::error::{ErrorKind, GatewayError};
+
+        // -------------------------------------------------------------------
+        // v1.0 generators
+        // -------------------------------------------------------------------
+
+        fn opt_str(s: Option<String>) -> Option<Value> {
+            s.map(Value::String)
+        }
+
+        /// GetTask params (v0.3 TaskQueryParams).
+        fn v1_task_query() -> impl Strategy<Value = Value> {
+            (
+                id(),
+                option::of(1i64..1000),
+                metadata(),
+                option::of(id()),
+                extra(),
+            )
+                .prop_map(|(task, history, metadata, tenant, extra)| {
+                    with(
+                        json!({"id": task}),
+                        vec![
+                            ("historyLength", history.map(Value::from)),
+                            ("metadata", metadata),
+                            ("tenant", opt_str(tenant)),
+                            ("x-extra", extra),
+                        ],
+                    )
+                })
+        }
+
+        /// CancelTask / SubscribeToTask params (v0.3 TaskIdParams).
+        fn v1_task_id() -> impl Strategy<Value = Value> {
+            (id(), metadata(), option::of(id()), extra()).prop_map(
+                |(task, metadata, tenant, extra)| {
+                    with(
+                        json!({"id": task}),
+                        vec![
+                            ("metadata", metadata),
+                            ("tenant", opt_str(tenant)),
+                            ("x-extra", extra),
+                        ],
+                    )
+                },
+            )
+        }
+
+        /// Get/DeleteTaskPushNotificationConfig params: `{taskId, id}`.
+        fn v1_push_ref() -> impl Strategy<Value = Value> {
+            (id(), id(), metadata(), option::of(id()), extra()).prop_map(
+                |(task, config, metadata, tenant, extra)| {
+                    with(
+                        json!({"taskId": task, "id": config}),
+                        vec![
+                            ("metadata", metadata),
+                            ("tenant", opt_str(tenant)),
+                            ("x-extra", extra),
+                        ],
+                    )
+                },
+            )
+        }
+
+        /// ListTaskPushNotificationConfigs params; the paging fields have no
+        /// v0.3 place and travel as extra keys.
+        fn v1_list_push_params() -> impl Strategy<Value = Value> {
+            (
+                id(),
+                option::of(1i64..100),
+                option::of(id()),
+                metadata(),
+                extra(),
+            )
+                .prop_map(|(task, size, token, metadata, extra)| {
+                    with(
+                        json!({"taskId": task}),
+                        vec![
+                            ("pageSize", size.map(Value::from)),
+                            ("pageToken", opt_str(token)),
+                            ("metadata", metadata),
+                            ("x-extra", extra),
+                        ],
+                    )
+                })
+        }
+
+        /// ListTasks params (no v0.3 JSON-RPC schema: tasks/list is gRPC/REST
+        /// only in v0.3.0; the status is translated, the rest passed on).
+        fn v1_list_tasks_params() -> impl Strategy<Value = Value> {
+            (
+                option::of(id()),
+                option::of(v1_state()),
+                option::of(1i64..100),
+                option::of(id()),
+                option::of(any::<bool>()),
+                option::of(id()),
+            )
+                .prop_map(|(context, status, size, token, artifacts, tenant)| {
+                    with(
+                        json!({}),
+                        vec![
+                            ("contextId", opt_str(context)),
+                            ("status", status),
+                            ("pageSize", size.map(Value::from)),
+                            ("pageToken", opt_str(token)),
+                            ("includeArtifacts", artifacts.map(Value::Bool)),
+                            ("tenant", opt_str(tenant)),
+                        ],
+                    )
+                })
+        }
+
+        /// One full page of ListTasks (what a bare v0.3 array can say).
+        fn v1_task_page() -> impl Strategy<Value = Value> {
+            vec(v1_task(), 0..3).prop_map(|tasks| {
+                let n = tasks.len();
+                json!({"tasks": tasks, "nextPageToken": "", "pageSize": n, "totalSize": n})
+            })
+        }
+
+        fn url() -> impl Strategy<Value = String> {
+            "https://[a-z]{1,8}\\.example/[a-z]{0,6}"
+        }
+
+        fn scopes() -> impl Strategy<Value = Value> {
+            btree_map("[a-z:]{1,8}", ".{0,8}", 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect()))
+        }
+
+        /// A v1.0 OAuthFlows (a oneof: one flow), complete enough for v0.3's
+        /// required fields; deviceCode has no v0.3 form.
+        fn v1_flows() -> impl Strategy<Value = Value> {
+            (
+                select(vec![
+                    "authorizationCode",
+                    "clientCredentials",
+                    "implicit",
+                    "password",
+                    "deviceCode",
+                ]),
+                url(),
+                url(),
+                option::of(url()),
+                scopes(),
+                option::of(any::<bool>()),
+            )
+                .prop_map(|(flow, auth_url, token_url, refresh, scopes, pkce)| {
+                    let fields = match flow {
+                        "authorizationCode" => {
+                            json!({"authorizationUrl": auth_url, "tokenUrl": token_url})
+                        }
+                        "implicit" => json!({"authorizationUrl": auth_url}),
+                        "deviceCode" => {
+                            json!({"deviceAuthorizationUrl": auth_url, "tokenUrl": token_url})
+                        }
+                        _ => json!({"tokenUrl": token_url}),
+                    };
+                    let mut fields = with(
+                        fields,
+                        vec![("refreshUrl", opt_str(refresh)), ("scopes", Some(scopes))],
+                    );
+                    if flow == "authorizationCode"
+                        && let Some(p) = pkce
+                    {
+                        fields["pkceRequired"] = json!(p);
+                    }
+                    json!({ flow: fields })
+                })
+        }
+
+        /// A v1.0 SecurityScheme: one of the five members.
+        fn v1_scheme() -> impl Strategy<Value = Value> {
+            let description = option::of(".{0,10}");
+            prop_oneof![
+                (select(vec!["query", "header", "cookie"]), "[A-Za-z-]{1,8}", description.clone()).prop_map(
+                    |(location, name, d)| json!({"apiKeySecurityScheme":
+                        with(json!({"location": location, "name": name}), vec![("description", opt_str(d))])})
+                ),
+                (select(vec!["bearer", "basic"]), option::of("[A-Z]{2,4}"), description.clone()).prop_map(
+                    |(scheme, format, d)| json!({"httpAuthSecurityScheme": with(json!({"scheme": scheme}),
+                        vec![("bearerFormat", opt_str(format)), ("description", opt_str(d))])})
+                ),
+                (v1_flows(), option::of(url()), description.clone()).prop_map(|(flows, meta, d)| {
+                    json!({"oauth2SecurityScheme": with(json!({"flows": flows}),
+                        vec![("oauth2MetadataUrl", opt_str(meta)), ("description", opt_str(d))])})
+                }),
+                (url(), description.clone()).prop_map(|(u, d)| json!({"openIdConnectSecurityScheme":
+                    with(json!({"openIdConnectUrl": u}), vec![("description", opt_str(d))])})),
+                description.prop_map(|d| json!({"mtlsSecurityScheme": with(json!({}), vec![("description", opt_str(d))])})),
+            ]
+        }
+
+        /// v1.0 security requirements over scheme names `names`.
+        fn v1_requirements(names: Vec<String>) -> impl Strategy<Value = Value> {
+            vec(
+                btree_map(select(names), vec("[a-z:]{1,6}", 0..3), 0..3).prop_map(|m| {
+                    let schemes: Object = m
+                        .into_iter()
+                        .map(|(k, v)| (k, json!({ "list": v })))
+                        .collect();
+                    json!({ "schemes": schemes })
+                }),
+                0..3,
+            )
+            .prop_map(Value::Array)
+        }
+
+        fn v1_skill(names: Vec<String>) -> impl Strategy<Value = Value> {
+            (id(), ".{1,8}", ".{0,12}", vec("[a-z]{1,6}", 0..3), strings(), strings(), strings(),
+                option::of(v1_requirements(names)))
+                .prop_map(|(skill, name, description, tags, examples, input, output, security)| {
+                    with(
+                        json!({"id": skill, "name": name, "description": description, "tags": tags}),
+                        vec![
+                            ("examples", examples),
+                            ("inputModes", input),
+                            ("outputModes", output),
+                            ("securityRequirements", security),
+                        ],
+                    )
+                })
+        }
+
+        fn v1_capabilities() -> impl Strategy<Value = Value> {
+            let extension = (
+                "[a-z]{1,8}:[a-z]{1,8}",
+                option::of(".{0,8}"),
+                option::of(any::<bool>()),
+                metadata(),
+            )
+                .prop_map(|(uri, d, required, params)| {
+                    with(
+                        json!({"uri": uri}),
+                        vec![
+                            ("description", opt_str(d)),
+                            ("required", required.map(Value::Bool)),
+                            ("params", params),
+                        ],
+                    )
+                });
+            (
+                option::of(any::<bool>()),
+                option::of(any::<bool>()),
+                option::of(any::<bool>()),
+                option::of(vec(extension, 0..3)),
+            )
+                .prop_map(|(streaming, push, extended, extensions)| {
+                    with(
+                        json!({}),
+                        vec![
+                            ("streaming", streaming.map(Value::Bool)),
+                            ("pushNotifications", push.map(Value::Bool)),
+                            ("extendedAgentCard", extended.map(Value::Bool)),
+                            ("extensions", extensions.map(Value::Array)),
+                        ],
+                    )
+                })
+        }
+
+        fn signatures() -> impl Strategy<Value = Option<Value>> {
+            option::of(
+                vec(
+                    ("[A-Za-z0-9_-]{4,12}", "[A-Za-z0-9_-]{4,12}", metadata()).prop_map(
+                        |(protected, signature, header)| {
+                            with(
+                                json!({"protected": protected, "signature": signature}),
+                                vec![("header", header)],
+                            )
+                        },
+                    ),
+                    0..2,
+                )
+                .prop_map(Value::Array),
+            )
+        }
+
+        fn provider() -> impl Strategy<Value = Option<Value>> {
+            option::of((".{1,8}", url()).prop_map(|(o, u)| json!({"organization": o, "url": u})))
+        }
+
+        /// A v1.0 AgentCard with every field v0.3 can express, including those
+        /// the merged card must translate (security schemes and requirements,
+        /// OAuth flows, skills, extensions, signatures, the extended-card flag).
+        fn v1_card() -> impl Strategy<Value = Value> {
+            let interfaces = vec(
+                (
+                    url(),
+                    select(vec!["JSONRPC", "HTTP+JSON", "GRPC"]),
+                    select(vec!["1.0", "0.3", "0.3.0"]),
+                )
+                    .prop_map(
+                        |(u, b, v)| json!({"url": u, "protocolBinding": b, "protocolVersion": v}),
+                    ),
+                1..4,
+            );
+            let schemes = btree_map("[a-z]{1,6}", v1_scheme(), 0..4);
+            (schemes, interfaces).prop_flat_map(|(schemes, interfaces)| {
+                let names: Vec<String> = schemes.keys().cloned().collect();
+                let names = if names.is_empty() { vec!["none".to_owned()] } else { names };
+                (
+                    (".{1,8}", ".{0,12}", "[0-9]\\.[0-9]", Just(interfaces), provider(),
+                        option::of(url()), option::of(url())),
+                    (v1_capabilities(), Just(schemes), option::of(v1_requirements(names.clone())),
+                        vec("[a-z]{1,5}/[a-z]{1,5}", 0..3), vec("[a-z]{1,5}/[a-z]{1,5}", 0..3),
+                        vec(v1_skill(names), 0..3), signatures(), extra()),
+                )
+            })
+            .prop_map(|((name, description, version, interfaces, provider, docs, icon),
+                        (capabilities, schemes, requirements, input, output, skills, signatures, extra))| {
+                let schemes: Object = schemes.into_iter().collect();
+                with(
+                    json!({"name": name, "description": description, "version": version,
+                        "supportedInterfaces": interfaces, "capabilities": capabilities,
+                        "defaultInputModes": input, "defaultOutputModes": output, "skills": skills}),
+                    vec![
+                        ("provider", provider),
+                        ("documentationUrl", opt_str(docs)),
+                        ("iconUrl", opt_str(icon)),
+                        ("securitySchemes", (!schemes.is_empty()).then_some(Value::Object(schemes))),
+                        ("securityRequirements", requirements),
+                        ("signatures", signatures),
+                        ("x-extra", extra),
+                    ],
+                )
+            })
+        }
+
+        // -------------------------------------------------------------------
+        // v0.3 generators (schema-valid values)
+        // -------------------------------------------------------------------
+
+        fn v03_part() -> impl Strategy<Value = Value> {
+            let file = (
+                prop_oneof![
+                    "[A-Za-z0-9+/]{0,12}={0,2}".prop_map(|b| ("bytes", b)),
+                    url().prop_map(|u| ("uri", u)),
+                ],
+                option::of("[a-z]{1,5}/[a-z]{1,5}"),
+                option::of("[a-z]{1,8}\\.[a-z]{2,3}"),
+            )
+                .prop_map(|((key, location), mime, name)| {
+                    with(
+                        json!({ key: location }),
+                        vec![("mimeType", opt_str(mime)), ("name", opt_str(name))],
+                    )
+                });
+            let data = btree_map("[a-z]{1,6}", any_json(), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()));
+            (
+                prop_oneof![
+                    ".{0,12}".prop_map(|t| json!({"kind": "text", "text": t})),
+                    file.prop_map(|f| json!({"kind": "file", "file": f})),
+                    data.prop_map(|d| json!({"kind": "data", "data": d})),
+                ],
+                metadata(),
+                extra(),
+            )
+                .prop_map(|(part, metadata, extra)| {
+                    with(part, vec![("metadata", metadata), ("x-extra", extra)])
+                })
+        }
+
+        fn v03_message() -> impl Strategy<Value = Value> {
+            (id(), select(vec!["user", "agent"]), vec(v03_part(), 0..4), option::of(id()), option::of(id()),
+                metadata(), strings(), strings(), extra())
+                .prop_map(|(message, role, parts, context, task, metadata, extensions, refs, extra)| {
+                    with(
+                        json!({"kind": "message", "messageId": message, "role": role, "parts": parts}),
+                        vec![
+                            ("contextId", opt_str(context)),
+                            ("taskId", opt_str(task)),
+                            ("metadata", metadata),
+                            ("extensions", extensions),
+                            ("referenceTaskIds", refs),
+                            ("x-extra", extra),
+                        ],
+                    )
+                })
+        }
+
+        fn v03_state() -> impl Strategy<Value = &'static str> {
+            select(STATES.iter().map(|(_, _, v03)| *v03).collect::<Vec<_>>())
+        }
+
+        fn v03_status() -> impl Strategy<Value = Value> {
+            (
+                v03_state(),
+                option::of(v03_message()),
+                option::of("20[0-9]{2}-0[1-9]-1[0-9]T1[0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z"),
+                extra(),
+            )
+                .prop_map(|(state, message, ts, extra)| {
+                    with(
+                        json!({"state": state}),
+                        vec![
+                            ("message", message),
+                            ("timestamp", opt_str(ts)),
+                            ("x-extra", extra),
+                        ],
+                    )
+                })
+        }
+
+        fn v03_artifact() -> impl Strategy<Value = Value> {
+            (
+                id(),
+                option::of(".{0,8}"),
+                option::of(".{0,8}"),
+                vec(v03_part(), 0..3),
+                metadata(),
+                strings(),
+                extra(),
+            )
+                .prop_map(
+                    |(artifact, name, description, parts, metadata, extensions, extra)| {
+                        with(
+                            json!({"artifactId": artifact, "parts": parts}),
+                            vec![
+                                ("name", opt_str(name)),
+                                ("description", opt_str(description)),
+                                ("metadata", metadata),
+                                ("extensions", extensions),
+                                ("x-extra", extra),
+                            ],
+                        )
+                    },
+                )
+        }
+
+        fn v03_task() -> impl Strategy<Value = Value> {
+            (id(), id(), v03_status(), option::of(vec(v03_artifact(), 0..3)), option::of(vec(v03_message(), 0..3)),
+                metadata(), extra())
+                .prop_map(|(task, context, status, artifacts, history, metadata, extra)| {
+                    with(json!({"kind": "task", "id": task, "contextId": context, "status": status}), vec![
+                        ("artifacts", artifacts.map(Value::Array)),
+                        ("history", history.map(Value::Array)),
+                        ("metadata", metadata),
+                        ("x-extra", extra),
+                    ])
+                })
+        }
+
+        /// A v0.3 stream event, `final` true exactly when the state ends the
+        /// stream (v1.0 derives it from the state).
+        fn v03_event() -> impl Strategy<Value = Value> {
+            let status_update = (id(), id(), v03_status(), metadata(), extra()).prop_map(
+                |(task, context, status, metadata, extra)| {
+                    let ends = STREAM_ENDING_V03_STATES
+                        .contains(&status["state"].as_str().unwrap_or_default());
+                    with(
+                        json!({"kind": "status-update", "taskId": task, "contextId": context,
+                        "status": status, "final": ends}),
+                        vec![("metadata", metadata), ("x-extra", extra)],
+                    )
+                },
+            );
+            let artifact_update = (
+                id(),
+                id(),
+                v03_artifact(),
+                option::of(any::<bool>()),
+                option::of(any::<bool>()),
+                metadata(),
+                extra(),
+            )
+                .prop_map(
+                    |(task, context, artifact, append, last, metadata, extra)| {
+                        with(
+                            json!({"kind": "artifact-update", "taskId": task, "contextId": context,
+                        "artifact": artifact}),
+                            vec![
+                                ("append", append.map(Value::Bool)),
+                                ("lastChunk", last.map(Value::Bool)),
+                                ("metadata", metadata),
+                                ("x-extra", extra),
+                            ],
+                        )
+                    },
+                );
+            prop_oneof![v03_task(), v03_message(), status_update, artifact_update]
+        }
+
+        fn v03_push_config() -> impl Strategy<Value = Value> {
+            let auth = (
+                option::of("[A-Z][a-z]{2,6}"),
+                option::of("[a-z0-9]{1,8}"),
+                extra(),
+            )
+                .prop_map(|(scheme, credentials, extra)| {
+                    with(
+                        json!({"schemes": scheme.into_iter().collect::<Vec<_>>()}),
+                        vec![("credentials", opt_str(credentials)), ("x-extra", extra)],
+                    )
+                });
+            (
+                url(),
+                option::of(id()),
+                option::of(id()),
+                option::of(auth),
+                extra(),
+            )
+                .prop_map(|(url, config, token, auth, extra)| {
+                    with(
+                        json!({"url": url}),
+                        vec![
+                            ("id", opt_str(config)),
+                            ("token", opt_str(token)),
+                            ("authentication", auth),
+                            ("x-extra", extra),
+                        ],
+                    )
+                })
+        }
+
+        fn v03_task_push_config() -> impl Strategy<Value = Value> {
+            (id(), v03_push_config()).prop_map(
+                |(task, config)| json!({"taskId": task, "pushNotificationConfig": config}),
+            )
+        }
+
+        fn v03_send_params() -> impl Strategy<Value = Value> {
+            let config = (
+                option::of(vec("[a-z]{1,5}/[a-z]{1,5}", 0..3)),
+                any::<bool>(),
+                option::of(1i64..1000),
+                option::of(v03_push_config()),
+                extra(),
+            )
+                .prop_map(|(modes, blocking, history, push, extra)| {
+                    with(
+                        json!({"blocking": blocking}),
+                        vec![
+                            ("acceptedOutputModes", modes.map(|m| json!(m))),
+                            ("historyLength", history.map(Value::from)),
+                            ("pushNotificationConfig", push),
+                            ("x-extra", extra),
+                        ],
+                    )
+                });
+            (v03_message(), option::of(config), metadata()).prop_map(
+                |(message, config, metadata)| {
+                    with(
+                        json!({"message": message}),
+                        vec![("configuration", config), ("metadata", metadata)],
+                    )
+                },
+            )
+        }
+
+        /// A v0.3 security scheme and its one OAuth flow (v1.0 keeps one).
+        fn v03_scheme() -> impl Strategy<Value = Value> {
+            let description = option::of(".{0,10}");
+            let flow = (select(vec!["authorizationCode", "clientCredentials", "implicit", "password"]), url(), url(),
+                option::of(url()), scopes())
+                .prop_map(|(flow, auth_url, token_url, refresh, scopes)| {
+                    let fields = match flow {
+                        "authorizationCode" => json!({"authorizationUrl": auth_url, "tokenUrl": token_url}),
+                        "implicit" => json!({"authorizationUrl": auth_url}),
+                        _ => json!({"tokenUrl": token_url}),
+                    };
+                    json!({ flow: with(fields, vec![("refreshUrl", opt_str(refresh)), ("scopes", Some(scopes))]) })
+                });
+            prop_oneof![
+                (
+                    select(vec!["query", "header", "cookie"]),
+                    "[A-Za-z-]{1,8}",
+                    description.clone()
+                )
+                    .prop_map(|(location, name, d)| with(
+                        json!({"type": "apiKey", "in": location, "name": name}),
+                        vec![("description", opt_str(d))]
+                    )),
+                (
+                    select(vec!["bearer", "basic"]),
+                    option::of("[A-Z]{2,4}"),
+                    description.clone()
+                )
+                    .prop_map(|(scheme, format, d)| with(
+                        json!({"type": "http", "scheme": scheme}),
+                        vec![
+                            ("bearerFormat", opt_str(format)),
+                            ("description", opt_str(d))
+                        ]
+                    )),
+                (flow, option::of(url()), description.clone()).prop_map(|(flows, meta, d)| with(
+                    json!({"type": "oauth2", "flows": flows}),
+                    vec![
+                        ("oauth2MetadataUrl", opt_str(meta)),
+                        ("description", opt_str(d))
+                    ]
+                )),
+                (url(), description.clone()).prop_map(|(u, d)| with(
+                    json!({"type": "openIdConnect", "openIdConnectUrl": u}),
+                    vec![("description", opt_str(d))]
+                )),
+                description.prop_map(|d| with(
+                    json!({"type": "mutualTLS"}),
+                    vec![("description", opt_str(d))]
+                )),
+            ]
+        }
+
+        fn v03_security(names: Vec<String>) -> impl Strategy<Value = Value> {
+            vec(
+                btree_map(select(names), vec("[a-z:]{1,6}", 0..3), 0..3).prop_map(|m| {
+                    Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect())
+                }),
+                0..3,
+            )
+            .prop_map(Value::Array)
+        }
+
+        /// A schema-valid v0.3 AgentCard.
+        fn v03_card() -> impl Strategy<Value = Value> {
+            let transport = select(vec!["JSONRPC", "HTTP+JSON", "GRPC"]);
+            let others = vec((url(), transport.clone()), 0..3);
+            let schemes = btree_map("[a-z]{1,6}", v03_scheme(), 0..4);
+            (schemes, url(), transport, others, option::of(any::<bool>())).prop_flat_map(
+                |(schemes, main, transport, others, list_interfaces)| {
+                    let names: Vec<String> = schemes.keys().cloned().collect();
+                    let names = if names.is_empty() { vec!["none".to_owned()] } else { names };
+                    let mut seen = vec![main.clone()];
+                    let mut additional = vec![json!({"url": main, "transport": transport})];
+                    for (u, t) in others {
+                        if !seen.contains(&u) {
+                            seen.push(u.clone());
+                            additional.push(json!({"url": u, "transport": t}));
+                        }
+                    }
+                    let skill = (id(), ".{1,8}", ".{0,12}", vec("[a-z]{1,6}", 0..3), strings(), strings(),
+                        option::of(v03_security(names.clone())))
+                        .prop_map(|(skill, name, description, tags, examples, input, security)| {
+                            with(json!({"id": skill, "name": name, "description": description, "tags": tags}),
+                                vec![("examples", examples), ("inputModes", input), ("security", security)])
+                        });
+                    let capabilities = (option::of(any::<bool>()), option::of(any::<bool>()), option::of(any::<bool>()))
+                        .prop_map(|(streaming, push, history)| with(json!({}), vec![
+                            ("streaming", streaming.map(Value::Bool)),
+                            ("pushNotifications", push.map(Value::Bool)),
+                            ("stateTransitionHistory", history.map(Value::Bool)),
+                        ]));
+                    (
+                        (".{1,8}", ".{0,12}", "[0-9]\\.[0-9]", Just(main), Just(transport),
+                            Just(list_interfaces.map(|_| Value::Array(additional))), provider()),
+                        (capabilities, Just(schemes), option::of(v03_security(names)),
+                            vec("[a-z]{1,5}/[a-z]{1,5}", 0..3), vec(skill, 0..3), option::of(Just(true)),
+                            signatures(), extra()),
+                    )
+                },
+            )
+            .prop_map(|((name, description, version, url, transport, additional, provider),
+                        (capabilities, schemes, security, modes, skills, extended, signatures, extra))| {
+                let schemes: Object = schemes.into_iter().collect();
+                with(
+                    json!({"name": name, "description": description, "version": version,
+                        "protocolVersion": V03_PROTOCOL_VERSION, "url": url, "preferredTransport": transport,
+                        "capabilities": capabilities, "defaultInputModes": modes, "defaultOutputModes": modes,
+                        "skills": skills}),
+                    vec![
+                        ("additionalInterfaces", additional),
+                        ("provider", provider),
+                        ("securitySchemes", (!schemes.is_empty()).then_some(Value::Object(schemes))),
+                        ("security", security),
+                        ("supportsAuthenticatedExtendedCard", extended.map(Value::Bool)),
+                        ("signatures", signatures),
+                        ("x-extra", extra),
+                    ],
+                )
+            })
+        }
+
+        /// Whether every field of `inner` is in `outer` with the same value
+        /// (objects may have more keys, arrays match element by element).
+        fn contains(outer: &Value, inner: &Value) -> bool {
+            match (outer, inner) {
+                (Value::Object(o), Value::Object(i)) => i
+                    .iter()
+                    .all(|(k, v)| o.get(k).is_some_and(|x| contains(x, v))),
+                (Value::Array(o), Value::Array(i)) => {
+                    o.len() == i.len() && o.iter().zip(i).all(|(x, v)| contains(x, v))
+                }
+                _ => outer == inner,
+            }
+        }
+
+        /// A JSON-RPC error an agent might send: core codes (v1.0-only ones
+        /// included), profile errors with their marker, anything else.
+        fn agent_error() -> impl Strategy<Value = JsonRpcError> {
+            let code = prop_oneof![
+                select(vec![
+                    -32700i64, -32600, -32601, -32602, -32603, -32001, -32002, -32003, -32004,
+                    -32005, -32006, -32007, -32008, -32009, -32099, -31001
+                ]),
+                any::<i64>(),
+            ];
+            let data = prop_oneof![
+                option::of(any_json()),
+                select(vec![
+                    "request_expired",
+                    "responder_unavailable",
+                    "transport_protocol_error"
+                ])
+                .prop_map(|m| Some(json!({ "a2a_error": m }))),
+            ];
+            (code, ".{0,16}", data).prop_map(|(code, message, data)| JsonRpcError {
+                code,
+                message,
+                data,
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            // ----- v1.0 -> v0.3 -> v1.0 -----
+
+            #[test]
+            fn task_query_and_id_params_round_trip(q in v1_task_query(), t in v1_task_id()) {
+                let v03 = params_to_v03(Method::GetTask, &q).unwrap();
+                assert_v03("TaskQueryParams", &v03);
+                prop_assert_eq!(params_to_v1(Method::GetTask, &v03).unwrap(), q);
+                for m in [Method::CancelTask, Method::SubscribeToTask] {
+                    let v03 = params_to_v03(m, &t).unwrap();
+                    assert_v03("TaskIdParams", &v03);
+                    prop_assert_eq!(params_to_v1(m, &v03).unwrap(), t.clone());
+                }
+            }
+
+            #[test]
+            fn push_config_params_round_trip(r in v1_push_ref(), l in v1_list_push_params()) {
+                for (m, definition) in [
+                    (Method::GetTaskPushNotificationConfig, "GetTaskPushNotificationConfigParams"),
+                    (Method::DeleteTaskPushNotificationConfig, "DeleteTaskPushNotificationConfigParams"),
+                ] {
+                    let v03 = params_to_v03(m, &r).unwrap();
+                    assert_v03(definition, &v03);
+                    prop_assert_eq!(params_to_v1(m, &v03).unwrap(), r.clone());
+                }
+                let m = Method::ListTaskPushNotificationConfigs;
+                let v03 = params_to_v03(m, &l).unwrap();
+                assert_v03("ListTaskPushNotificationConfigParams", &v03);
+                prop_assert_eq!(params_to_v1(m, &v03).unwrap(), l);
+            }
+
+            #[test]
+            fn push_config_results_round_trip(configs in vec(v1_task_push_config(), 0..4)) {
+                let m = Method::ListTaskPushNotificationConfigs;
+                let list = json!({ "configs": configs });
+                let v03 = result_to_v03(m, &list).unwrap();
+                for c in v03.as_array().unwrap() {
+                    assert_v03("TaskPushNotificationConfig", c);
+                }
+                prop_assert_eq!(result_to_v1(m, &v03).unwrap(), list);
+                for c in &configs {
+                    let m = Method::CreateTaskPushNotificationConfig;
+                    let v03 = result_to_v03(m, c).unwrap();
+                    assert_v03("TaskPushNotificationConfig", &v03);
+                    prop_assert_eq!(&result_to_v1(m, &v03).unwrap(), c);
+                }
+                let m = Method::DeleteTaskPushNotificationConfig;
+                prop_assert_eq!(result_to_v1(m, &result_to_v03(m, &json!({})).unwrap()).unwrap(), json!({}));
+            }
+
+            #[test]
+            fn list_tasks_params_and_results_round_trip(p in v1_list_tasks_params(), page in v1_task_page()) {
+                let v03 = params_to_v03(Method::ListTasks, &p).unwrap();
+                prop_assert_eq!(params_to_v1(Method::ListTasks, &v03).unwrap(), p);
+                let v03 = result_to_v03(Method::ListTasks, &page).unwrap();
+                for t in v03.as_array().unwrap() {
+                    assert_v03("Task", t);
+                }
+                prop_assert_eq!(result_to_v1(Method::ListTasks, &v03).unwrap(), page);
+            }
+
+            #[test]
+            fn cards_round_trip_through_the_merged_card(card in v1_card()) {
+                let merged = card_to_v03_merged(&card);
+                assert_v03("AgentCard", &merged);
+                prop_assert_eq!(card_to_v1(&merged).unwrap(), card);
+            }
+
+            /// Errors go one way only (to v0.3 clients): the v0.3 error is valid
+            /// and is the v1.0 one, except for the v1.0-only codes, which become
+            /// InternalError keeping message, data, and the reason.
+            #[test]
+            fn errors_reach_v03_clients_unchanged_or_as_internal_errors(
+                e in agent_error(),
+                kind in select(ErrorKind::ALL.to_vec()),
+            ) {
+                let relayed = GatewayError::from_agent("o/u/a", e);
+                let own = GatewayError::new(kind, "m").with("agent", "o/u/a");
+                for g in [relayed, own] {
+                    let (v1, v03) = (g.to_jsonrpc(), g.to_jsonrpc_v03());
+                    assert_v03("JSONRPCError", &serde_json::to_value(&v03).unwrap());
+                    if [codes::EXTENSION_SUPPORT_REQUIRED, codes::VERSION_NOT_SUPPORTED].contains(&v1.code) {
+                        prop_assert_eq!(v03.code, codes::INTERNAL_ERROR);
+                        prop_assert_eq!(&v03.message, &v1.message);
+                        match &v1.data {
+                            Some(d) => prop_assert_eq!(v03.data.as_ref(), Some(d)),
+                            None => prop_assert_eq!(&v03.data.unwrap()[0]["reason"], g.kind.spec().reason),
+                        }
+                    } else {
+                        prop_assert_eq!(v03, v1);
+                    }
+                }
+            }
+
+            // ----- v0.3 -> v1.0 -> v0.3 over schema-valid v0.3 -----
+
+            #[test]
+            fn v03_parts_messages_tasks_and_events_round_trip(
+                part in v03_part(), message in v03_message(), task in v03_task(), event in v03_event(),
+            ) {
+                assert_v03("Part", &part);
+                prop_assert_eq!(part_to_v03(&part_to_v1(&part).unwrap()).unwrap(), part);
+                assert_v03("Message", &message);
+                prop_assert_eq!(message_to_v03(&message_to_v1(&message).unwrap()).unwrap(), message.clone());
+                assert_v03("Task", &task);
+                prop_assert_eq!(task_to_v03(&task_to_v1(&task).unwrap()).unwrap(), task.clone());
+                prop_assert_eq!(
+                    result_to_v03(Method::GetTask, &result_to_v1(Method::GetTask, &task).unwrap()).unwrap(),
+                    task.clone()
+                );
+                for r in [task, message] {
+                    let m = Method::SendMessage;
+                    prop_assert_eq!(result_to_v03(m, &result_to_v1(m, &r).unwrap()).unwrap(), r);
+                }
+                assert_v03(definition_of_kind(&event), &event);
+                prop_assert_eq!(stream_item_to_v03(&stream_item_to_v1(&event).unwrap()).unwrap(), event);
+            }
+
+            #[test]
+            fn v03_params_round_trip(
+                send in v03_send_params(),
+                config in v03_task_push_config(),
+                task in id(),
+                config_id in id(),
+                history in option::of(1i64..1000),
+                metadata in metadata(),
+            ) {
+                let round = |m: Method, v: &Value| params_to_v03(m, &params_to_v1(m, v).unwrap()).unwrap();
+                assert_v03("MessageSendParams", &send);
+                prop_assert_eq!(round(Method::SendMessage, &send), send);
+                assert_v03("TaskPushNotificationConfig", &config);
+                prop_assert_eq!(round(Method::CreateTaskPushNotificationConfig, &config), config.clone());
+                let with_metadata = |v: Value| with(v, vec![("metadata", metadata.clone())]);
+                let query = with_metadata(with(json!({"id": task}), vec![("historyLength", history.map(Value::from))]));
+                assert_v03("TaskQueryParams", &query);
+                prop_assert_eq!(round(Method::GetTask, &query), query);
+                let by_id = with_metadata(json!({"id": task}));
+                assert_v03("TaskIdParams", &by_id);
+                prop_assert_eq!(round(Method::CancelTask, &by_id), by_id.clone());
+                assert_v03("ListTaskPushNotificationConfigParams", &by_id);
+                prop_assert_eq!(round(Method::ListTaskPushNotificationConfigs, &by_id), by_id.clone());
+                let by_config = with_metadata(json!({"id": task, "pushNotificationConfigId": config_id}));
+                for (m, definition) in [
+                    (Method::GetTaskPushNotificationConfig, "GetTaskPushNotificationConfigParams"),
+                    (Method::DeleteTaskPushNotificationConfig, "DeleteTaskPushNotificationConfigParams"),
+                ] {
+                    assert_v03(definition, &by_config);
+                    prop_assert_eq!(round(m, &by_config), by_config.clone());
+                }
+            }
+
+            #[test]
+            fn v03_list_results_round_trip(tasks in vec(v03_task(), 0..3), configs in vec(v03_task_push_config(), 0..3)) {
+                let tasks = Value::Array(tasks);
+                let m = Method::ListTasks;
+                prop_assert_eq!(result_to_v03(m, &result_to_v1(m, &tasks).unwrap()).unwrap(), tasks);
+                let configs = Value::Array(configs);
+                let m = Method::ListTaskPushNotificationConfigs;
+                prop_assert_eq!(result_to_v03(m, &result_to_v1(m, &configs).unwrap()).unwrap(), configs);
+            }
+
+            #[test]
+            fn v03_cards_come_back_inside_the_merged_card(card in v03_card()) {
+                assert_v03("AgentCard", &card);
+                let v1 = card_to_v1(&card).unwrap();
+                let merged = card_to_v03_merged(&v1);
+                assert_v03("AgentCard", &merged);
+                prop_assert!(contains(&merged, &card), "{:#}\nis not in\n{:#}", card, merged);
+                // And the v1.0 card is stable from there on.
+                prop_assert_eq!(card_to_v1(&merged).unwrap(), v1);
+            }
         }
     }
 }
