@@ -490,7 +490,7 @@ impl Config {
             && let Some((key, _)) = files.iter().find(|(_, f)| f.is_some())
         {
             return Err(invalid(
-                *key,
+                key,
                 format!(
                     "is set but mqtt.url {:?} is not TLS: the TLS files are used only with an mqtts:// URL",
                     self.mqtt.url
