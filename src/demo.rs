@@ -57,7 +57,9 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    println!("{}", banner(local, &broker_url));
+    // A closed stdout (`demo | head`) must not stop a running demo: the banner
+    // is a courtesy, so failing to print it is ignored.
+    let _ = crate::cli::output::line(banner(local, &broker_url));
 
     server
         .await
@@ -65,7 +67,7 @@ pub async fn run(
     echo.shutdown().await;
     inspect.shutdown().await;
     broker.stop().await;
-    println!("demo stopped");
+    let _ = crate::cli::output::line("demo stopped");
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use a2a_mqtt_gateway::cli;
+use a2a_mqtt_gateway::cli::{self, output};
 use a2a_mqtt_gateway::config::{Config, Overrides};
 use a2a_mqtt_gateway::demo;
 use a2a_mqtt_gateway::embedded_broker::EmbeddedBroker;
@@ -24,8 +24,17 @@ const EXIT_RUNTIME: u8 = 1;
     about = "HTTP gateway serving A2A agents that live on an MQTT 5 broker",
     long_about = "Serves every agent registered on an MQTT 5 broker (A2A over MQTT profile 0.1) \
                   as an ordinary A2A agent over HTTP: Agent Card, JSON-RPC, REST and SSE, A2A v1.0 and v0.3.",
-    after_help = "Exit codes: 0 success; 1 remote failure (gateway or broker unreachable, A2A error, \
-                  task failed/canceled/rejected); 2 usage or configuration error; 3 agent or task not found."
+    after_help = "Examples:\n  \
+                  a2a-gateway demo                                  # try it: broker, sample agents, gateway\n  \
+                  a2a-gateway serve --config gateway.yaml           # run the gateway\n  \
+                  a2a-gateway agents list --status online           # what is registered\n  \
+                  a2a-gateway send demo/factory/echo \"hello\"        # talk to an agent\n  \
+                  a2a-gateway check-config gateway.yaml             # validate a configuration\n\n\
+                  Client commands (agents, send, tasks) talk to --gateway URL (default http://127.0.0.1:8080, \
+                  or A2A_GATEWAY_URL).\n\n\
+                  Exit codes: 0 success; 1 remote failure (gateway or broker unreachable, A2A error, \
+                  task failed/canceled/rejected); 2 usage or configuration error; 3 the gateway says the \
+                  agent or task does not exist."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -76,9 +85,10 @@ enum Command {
         /// Which sample.
         #[arg(value_enum)]
         kind: SampleKind,
-        /// ORG/UNIT/AGENT
+        /// The agent's address, ORG/UNIT/AGENT.
         agent: String,
-        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        /// The broker to connect to (mqtt:// or mqtts://).
+        #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
         broker: String,
         /// Inspection: number of stations.
         #[arg(long, default_value_t = 10)]
@@ -98,6 +108,12 @@ enum Command {
         max_streams: usize,
     },
     /// Query and change the registry of a running gateway.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway agents list --status online\n  \
+                            a2a-gateway agents get demo/factory/echo\n  \
+                            a2a-gateway agents register --card card.json acme/plant1/robot\n  \
+                            a2a-gateway agents unregister acme/plant1/robot"
+    )]
     Agents {
         #[command(subcommand)]
         command: cli::AgentsCommand,
@@ -112,6 +128,12 @@ enum Command {
         opts: cli::GatewayArgs,
     },
     /// Look at, cancel or follow a task through a running gateway.
+    #[command(
+        after_help = "Examples:\n  TASK=$(a2a-gateway send demo/factory/inspect \"line 4\" --no-wait)\n  \
+                            a2a-gateway tasks subscribe demo/factory/inspect \"$TASK\"\n  \
+                            a2a-gateway tasks get demo/factory/inspect \"$TASK\"\n  \
+                            a2a-gateway tasks cancel demo/factory/inspect \"$TASK\""
+    )]
     Tasks {
         #[command(subcommand)]
         command: cli::TasksCommand,
@@ -133,7 +155,8 @@ enum Command {
     },
     /// Validate a configuration file (with the environment applied) and print
     /// the effective settings, secrets redacted.
-    #[command(after_help = "Example:\n  a2a-gateway check-config gateway.yaml")]
+    #[command(after_help = "Examples:\n  a2a-gateway check-config gateway.yaml\n  \
+                            A2A_GATEWAY__MQTT__URL=mqtt://broker:1883 a2a-gateway check-config gateway.yaml")]
     CheckConfig {
         /// The file to check.
         file: PathBuf,
@@ -159,8 +182,10 @@ fn main() -> ExitCode {
                 None => None,
                 Some(Ok(addr)) => Some(addr),
                 Some(Err(_)) => {
-                    eprintln!("error: --embedded-broker takes an address like 127.0.0.1:1883");
-                    return ExitCode::from(EXIT_CONFIG);
+                    return fail(
+                        EXIT_CONFIG,
+                        "--embedded-broker takes an address like 127.0.0.1:1883",
+                    );
                 }
             };
             // The embedded broker's URL is known once it listens; validate the rest now.
@@ -168,10 +193,7 @@ fn main() -> ExitCode {
             let overrides = Overrides { listen, broker };
             let config = match Config::load(config.as_deref(), &overrides) {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_CONFIG);
-                }
+                Err(e) => return fail(EXIT_CONFIG, e),
             };
             telemetry::init_logging(&config.log);
             let threads = config.runtime.worker_threads;
@@ -179,8 +201,7 @@ fn main() -> ExitCode {
         }
         Command::Demo { listen } => {
             let Ok(listen) = listen.parse::<SocketAddr>() else {
-                eprintln!("error: --listen takes an address like 127.0.0.1:8080");
-                return ExitCode::from(EXIT_CONFIG);
+                return fail(EXIT_CONFIG, "--listen takes an address like 127.0.0.1:8080");
             };
             telemetry::init_logging(&a2a_mqtt_gateway::config::LogConfig {
                 level: "warn,mqtt5=error,a2a_mqtt_gateway=info".into(),
@@ -207,45 +228,58 @@ fn main() -> ExitCode {
         Command::Agents { command, opts } => run_client(cli::agents(command, &opts)),
         Command::Send { args, opts } => run_client(cli::send(args, &opts)),
         Command::Tasks { command, opts } => run_client(cli::tasks(command, &opts)),
-        Command::Healthcheck { url, config } => {
-            let url = match url {
-                Some(u) => u,
-                None => match Config::load(config.as_deref(), &Overrides::default())
-                    .and_then(|c| c.listen_addr())
-                {
-                    Ok(addr) => {
-                        let host = if addr.ip().is_unspecified() {
-                            "127.0.0.1".to_owned()
-                        } else {
-                            addr.ip().to_string()
-                        };
-                        format!(
-                            "http://{}",
-                            SocketAddr::new(host.parse().unwrap_or(addr.ip()), addr.port())
-                        )
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(EXIT_CONFIG);
-                    }
-                },
-            };
-            run_client(cli::healthcheck(url))
-        }
-        Command::CheckConfig { file } => match Config::load(Some(&file), &Overrides::default()) {
-            Ok(config) => {
-                println!("{} is valid; effective configuration:", file.display());
-                match serde_json::to_string_pretty(&redacted(&config)) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => eprintln!("error: cannot print the configuration: {e}"),
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_CONFIG)
-            }
+        Command::Healthcheck { url, config } => match healthcheck_url(url, config) {
+            Ok(url) => run_client(cli::healthcheck(url)),
+            Err(e) => finish(Err(e)),
         },
+        Command::CheckConfig { file } => finish(check_config(&file)),
+    }
+}
+
+/// What `healthcheck` probes: `--url`, else this machine at the configured
+/// `http.listen` port (what the container's HEALTHCHECK runs: the image sets
+/// `A2A_GATEWAY_CONFIG` and `A2A_GATEWAY__HTTP__LISTEN=0.0.0.0:8080`).
+fn healthcheck_url(url: Option<String>, config: Option<PathBuf>) -> Result<String, cli::CliError> {
+    if let Some(url) = url {
+        return Ok(url);
+    }
+    let addr = Config::load(config.as_deref(), &Overrides::default())
+        .and_then(|c| c.listen_addr())
+        .map_err(|e| cli::CliError::usage(e.to_string()))?;
+    // A wildcard listen address is reached on loopback.
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    Ok(format!("http://{}", SocketAddr::new(ip, addr.port())))
+}
+
+/// `check-config FILE`: the effective configuration, secrets redacted.
+fn check_config(file: &std::path::Path) -> Result<(), cli::CliError> {
+    let config = Config::load(Some(file), &Overrides::default())
+        .map_err(|e| cli::CliError::usage(e.to_string()))?;
+    let effective = serde_json::to_string_pretty(&redacted(&config))
+        .map_err(|e| cli::CliError::remote(format!("cannot print the configuration: {e}")))?;
+    output::line(format!(
+        "{} is valid; effective configuration:",
+        file.display()
+    ))?;
+    output::line(effective)
+}
+
+/// Reports `message` as an error on stderr and exits with `code`.
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    output::note(format!("error: {message}"));
+    ExitCode::from(code)
+}
+
+/// The exit of a client command (see `cli`): a closed stdout is a quiet success.
+fn finish(result: Result<(), cli::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_output_closed() => ExitCode::SUCCESS,
+        Err(e) => fail(e.exit as u8, e),
     }
 }
 
@@ -262,22 +296,12 @@ fn redacted(config: &Config) -> serde_json::Value {
 
 /// Runs a client command; its error decides the exit code (see `cli`).
 fn run_client(fut: impl std::future::Future<Output = Result<(), cli::CliError>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit as u8)
-        }
+        Ok(runtime) => finish(runtime.block_on(fut)),
+        Err(e) => fail(EXIT_RUNTIME, format!("cannot start the async runtime: {e}")),
     }
 }
 
@@ -297,17 +321,11 @@ fn run_async_on(
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
+        Err(e) => return fail(EXIT_RUNTIME, format!("cannot start the async runtime: {e}")),
     };
     match runtime.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_RUNTIME)
-        }
+        Err(e) => fail(EXIT_RUNTIME, e),
     }
 }
 

@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples::{self, Inspection};
 use common::*;
@@ -15,18 +16,35 @@ struct Run {
     stderr: String,
 }
 
-async fn cli(args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"))
-        .args(args)
+/// The binary with `args`, none of the environment variables it reads set.
+fn command(args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"));
+    cmd.args(args)
         .env_remove("A2A_GATEWAY_URL")
-        .output()
-        .await
-        .expect("the binary runs");
+        .env_remove("A2A_GATEWAY_CONFIG")
+        .env_remove("A2A_GATEWAY__HTTP__LISTEN")
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(mut cmd: tokio::process::Command) -> Run {
+    let out = cmd.output().await.expect("the binary runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+async fn cli(args: &[&str]) -> Run {
+    run(command(args)).await
+}
+
+/// The binary with `args` and `env` set.
+async fn cli_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = command(args);
+    cmd.envs(env.iter().copied());
+    run(cmd).await
 }
 
 fn ok(r: &Run) {
@@ -406,30 +424,118 @@ async fn tasks_get_cancel_subscribe() {
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
 
-#[tokio::test]
-async fn help_usage_and_check_config() {
-    for args in [
-        vec!["--help"],
-        vec!["serve", "--help"],
-        vec!["demo", "--help"],
-        vec!["agents", "list", "--help"],
-        vec!["agents", "get", "--help"],
-        vec!["agents", "register", "--help"],
-        vec!["agents", "unregister", "--help"],
-        vec!["send", "--help"],
-        vec!["tasks", "get", "--help"],
-        vec!["tasks", "cancel", "--help"],
-        vec!["tasks", "subscribe", "--help"],
-        vec!["check-config", "--help"],
+/// `a2a-gateway {path} --help`, which must succeed.
+fn help_of(path: &[String]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"))
+        .args(path)
+        .arg("--help")
+        .env_remove("A2A_GATEWAY_URL")
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{path:?} --help: {}", out.status);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The lines of `section` ("Commands:", "Options:", ...) of a help text.
+fn section<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect()
+}
+
+/// Subcommands listed under "Commands:" (clap's own `help` left out).
+fn subcommands(help: &str) -> Vec<String> {
+    section(help, "Commands:")
+        .iter()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a help line starts an argument or option (`  <AGENT>`, `  -q, ...`,
+/// `      --org <ORG>`): descriptions below it are indented further.
+fn is_entry(line: &str) -> bool {
+    let indent = line.len() - line.trim_start().len();
+    (2..=6).contains(&indent) && line.trim_start().starts_with(['-', '<', '['])
+}
+
+/// Arguments and options of a help text that have no description: an entry
+/// with no text after its names on its line, and none on the lines below it
+/// other than clap's `[default: ..]`/`[env: ..]` notes.
+fn undescribed(help: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for title in ["Arguments:", "Options:"] {
+        let lines = section(help, title);
+        for (i, entry) in lines.iter().enumerate() {
+            if !is_entry(entry) {
+                continue;
+            }
+            let same_line = entry.trim().split_once("  ").is_some();
+            let below = lines[i + 1..]
+                .iter()
+                .take_while(|l| !is_entry(l))
+                .map(|l| l.trim())
+                .find(|l| !l.is_empty())
+                .is_some_and(|l| !l.starts_with('[') && l != "Possible values:");
+            if !same_line && !below {
+                missing.push(entry.trim().to_owned());
+            }
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_command_and_group_has_examples_and_described_arguments() {
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    while let Some(path) = pending.pop() {
+        let help = help_of(&path);
+        let name = format!("a2a-gateway {}", path.join(" "));
+        if !help.lines().any(|l| l.trim() == "Examples:") {
+            problems.push(format!("{name}: no Examples section"));
+        }
+        for entry in undescribed(&help) {
+            problems.push(format!("{name}: `{entry}` has no help"));
+        }
+        for sub in subcommands(&help) {
+            let mut p = path.clone();
+            p.push(sub);
+            pending.push(p);
+        }
+        checked.push(name);
+    }
+    // The walk reached every group and command (a broken parser finds none).
+    for expected in [
+        "a2a-gateway ",
+        "a2a-gateway agents",
+        "a2a-gateway agents list",
+        "a2a-gateway tasks",
+        "a2a-gateway tasks subscribe",
+        "a2a-gateway send",
+        "a2a-gateway check-config",
     ] {
-        let r = cli(&args).await;
-        ok(&r);
         assert!(
-            r.stdout.contains("Example") || args == ["--help"],
-            "{args:?} has examples:\n{}",
-            r.stdout
+            checked.iter().any(|c| c == expected),
+            "{expected} not reached: {checked:?}"
         );
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The checker itself: it sees a missing description and a present one.
+    let sample = "Options:\n      --org <ORG>\n\n      --unit <UNIT>\n          Only this unit\n\n  -q, --query <TEXT>  Text\n      --limit <N>\n          [default: 5]\n";
+    assert_eq!(undescribed(sample), ["--org <ORG>", "--limit <N>"]);
+    // The free-text option reads as such.
+    let list = help_of(&["agents".into(), "list".into()]);
+    assert!(list.contains("-q, --query <TEXT>"), "{list}");
+}
+
+#[tokio::test]
+async fn help_usage_and_check_config() {
     let r = cli(&["send", "demo/factory/echo"]).await;
     assert_eq!(r.code, 2, "missing argument is a usage error");
     let r = cli(&["frobnicate"]).await;
@@ -670,5 +776,288 @@ async fn check_config_refuses_broken_tls_settings_naming_the_key() {
         r.stderr.contains("mqtt.tls.ca_file") && r.stderr.contains("mqtts://"),
         "{}",
         r.stderr
+    );
+}
+
+/// Runs the binary with stdout a pipe whose reader has already gone, as in
+/// `a2a-gateway ... | head -1` once head has exited.
+async fn cli_into_closed_pipe(args: &[&str]) -> Run {
+    let (writer, reader) = tokio::net::unix::pipe::pipe().expect("pipe");
+    drop(reader);
+    let fd = writer.into_blocking_fd().expect("pipe fd");
+    // Not `output()`: it would replace the pipe with its own.
+    let child = command(args)
+        .stdout(Stdio::from(fd))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let out = child.wait_with_output().await.expect("it ends");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_commands_quietly() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let yaml = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml");
+    for args in [
+        vec!["check-config", yaml],
+        vec![
+            "agents",
+            "get",
+            "demo/factory/echo",
+            "-o",
+            "json",
+            "--gateway",
+            g,
+        ],
+        vec!["agents", "list", "--gateway", g],
+        vec![
+            "send",
+            "demo/factory/inspect",
+            "line 1",
+            "--stream",
+            "--gateway",
+            g,
+        ],
+        vec!["healthcheck", "--url", g],
+    ] {
+        let r = cli_into_closed_pipe(&args).await;
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("panicked") && !r.stderr.contains("Broken pipe"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_gateway_comes_from_the_environment_or_the_default() {
+    let (_b, gw, _a) = setup().await;
+    // A2A_GATEWAY_URL instead of --gateway.
+    let r = cli_env(
+        &["agents", "get", "demo/factory/echo"],
+        &[("A2A_GATEWAY_URL", &gw.base)],
+    )
+    .await;
+    ok(&r);
+    assert!(r.stdout.contains("name         Echo"), "{}", r.stdout);
+    // --gateway wins over the variable.
+    let r = cli_env(
+        &["agents", "get", "demo/factory/echo", "--gateway", &gw.base],
+        &[("A2A_GATEWAY_URL", "http://127.0.0.1:1")],
+    )
+    .await;
+    ok(&r);
+
+    // Neither: http://127.0.0.1:8080. A stand-in answers there, if the port is
+    // free on this machine.
+    let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:8080").await else {
+        eprintln!("127.0.0.1:8080 is taken on this machine; only the help's default is checked");
+        let r = cli(&["agents", "list", "--help"]).await;
+        assert!(
+            r.stdout.contains("[default: http://127.0.0.1:8080]"),
+            "{}",
+            r.stdout
+        );
+        return;
+    };
+    let served = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut conn, _) = listener.accept().await.expect("accept");
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let body = r#"{"agents":[],"nextPageToken":""}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        conn.write_all(answer.as_bytes()).await.expect("write");
+        String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
+    let r = cli(&["agents", "list"]).await;
+    ok(&r);
+    let request = tokio::time::timeout(Duration::from_secs(10), served)
+        .await
+        .expect("the CLI called 127.0.0.1:8080")
+        .expect("stand-in");
+    assert!(request.starts_with("GET /api/v1/agents?"), "{request}");
+}
+
+#[tokio::test]
+async fn healthcheck_without_url_probes_the_configured_listen_port() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    let port = gw.addr.port().to_string();
+    // What the container's HEALTHCHECK runs: the image's gateway.yaml and a
+    // wildcard listen address from the environment.
+    let yaml = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml");
+    let wildcard = format!("0.0.0.0:{port}");
+    let r = cli_env(
+        &["healthcheck"],
+        &[
+            ("A2A_GATEWAY_CONFIG", yaml),
+            ("A2A_GATEWAY__HTTP__LISTEN", &wildcard),
+        ],
+    )
+    .await;
+    ok(&r);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("ok http://127.0.0.1:{port}/healthz"),
+        "a wildcard address is probed on loopback"
+    );
+    // No file: the defaults, the port from the environment.
+    let listen = format!("127.0.0.1:{port}");
+    let r = cli_env(&["healthcheck"], &[("A2A_GATEWAY__HTTP__LISTEN", &listen)]).await;
+    ok(&r);
+    // Nothing listening there: unhealthy. A bad configuration: a usage error.
+    gw.shutdown().await;
+    let r = cli_env(&["healthcheck"], &[("A2A_GATEWAY__HTTP__LISTEN", &listen)]).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = cli_env(
+        &["healthcheck"],
+        &[("A2A_GATEWAY__HTTP__LISTEN", "nowhere")],
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("http.listen"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn send_no_wait_prints_the_task_id_and_list_refuses_limit_zero() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let r = cli(&[
+        "send",
+        "demo/factory/inspect",
+        "line 1",
+        "--no-wait",
+        "--gateway",
+        g,
+    ])
+    .await;
+    ok(&r);
+    let id = r.stdout.trim();
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "stdout is the task id: {:?}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("tasks subscribe demo/factory/inspect {id}")),
+        "{}",
+        r.stderr
+    );
+    let r = cli(&["tasks", "get", "demo/factory/inspect", id, "--gateway", g]).await;
+    ok(&r);
+
+    let r = cli(&["agents", "list", "--limit", "0", "--gateway", g]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("at least 1"), "{}", r.stderr);
+}
+
+/// An inspection slow enough to tell streamed output from output at the end.
+const SLOW: &str = "demo/factory/slow";
+const SLOW_STEP: Duration = Duration::from_millis(400);
+
+async fn slow_agent(broker: &Broker) -> a2a_mqtt_gateway::agent::RunningAgent {
+    start_agent(
+        broker,
+        SLOW,
+        samples::inspection_card(),
+        Inspection {
+            steps: 3,
+            step_delay: SLOW_STEP,
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn streamed_events_are_printed_as_they_arrive() {
+    let (broker, gw, _a) = setup().await;
+    let _slow = slow_agent(&broker).await;
+    gw.wait_agent(SLOW, "online").await;
+    let mut cmd = command(&["send", SLOW, "line 1", "--stream", "--gateway", &gw.base]);
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut artifacts = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the stream went silent")
+    {
+        if line.starts_with("[artifact") {
+            artifacts.push(Instant::now());
+        }
+    }
+    assert!(child.wait().await.expect("exit").success());
+    assert_eq!(artifacts.len(), 3);
+    // The agent spaces its reports SLOW_STEP apart; printed at the end they
+    // would all arrive at once.
+    let spread = artifacts[2] - artifacts[0];
+    assert!(
+        spread >= SLOW_STEP,
+        "artifact lines arrived within {spread:?} of each other"
+    );
+}
+
+#[tokio::test]
+async fn the_spinner_keeps_showing_the_task_state_after_artifacts() {
+    let (broker, gw, _a) = setup().await;
+    let _slow = slow_agent(&broker).await;
+    gw.wait_agent(SLOW, "online").await;
+    // `script` gives the CLI a terminal, so it draws its spinner on stderr.
+    let cli = format!(
+        "{} send {SLOW} 'line 1' --stream --gateway {}",
+        env!("CARGO_BIN_EXE_a2a-gateway"),
+        gw.base
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qec", &cli, "/dev/null"])
+        .env_remove("A2A_GATEWAY_URL")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}\n{screen}", out.status);
+    // Everything drawn after the first artifact line: spinner frames between
+    // the agent's reports show the task's state, never "waiting".
+    let after = screen
+        .split_once("[artifact")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no artifact line:\n{screen:?}"));
+    let frames: Vec<&str> = after
+        .split(['\r', '\n'])
+        .filter(|f| f.trim_end().ends_with('s') && f.starts_with(['|', '/', '-', '\\']))
+        .collect();
+    assert!(
+        !frames.is_empty(),
+        "no spinner frames after an artifact:\n{screen:?}"
+    );
+    assert!(
+        frames.iter().all(|f| f.contains("working")),
+        "the spinner forgot the task's state: {frames:?}"
     );
 }

@@ -8,26 +8,27 @@
 //! the agent or task does not exist (`AGENT_NOT_FOUND`, `TASK_NOT_FOUND`; any
 //! other 404, e.g. from a wrong `--gateway`, is a remote failure with a hint).
 
+mod agents;
 pub mod client;
+pub mod output;
 pub mod render;
 pub mod sse;
+mod tasks;
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::a2a::card;
-use crate::mqtt::confirm::{ConfirmError, ConfirmedPublisher};
-use crate::mqtt::{AgentAddr, OutgoingMessage, PublishProperties, SessionOptions};
-use client::GatewayClient;
+use crate::mqtt::AgentAddr;
 
 /// How a command ended, as a process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
+    /// Whoever read stdout stopped reading (`| head`): a normal end, exit 0
+    /// without a message.
+    OutputClosed = 0,
     Remote = 1,
     Usage = 2,
     NotFound = 3,
@@ -66,6 +67,18 @@ impl CliError {
             exit: Exit::NotFound,
             message: message.into(),
         }
+    }
+
+    /// stdout's reader has gone: see [`output`].
+    pub fn output_closed() -> CliError {
+        CliError {
+            exit: Exit::OutputClosed,
+            message: "stdout was closed".into(),
+        }
+    }
+
+    pub fn is_output_closed(&self) -> bool {
+        self.exit == Exit::OutputClosed
     }
 
     /// A non-2xx HTTP answer from `base` with a `google.rpc.Status` body (or
@@ -144,17 +157,49 @@ pub enum Output {
 /// Options shared by the client commands.
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
-    /// The gateway to talk to.
+    /// The gateway to talk to: its base URL, without /agents or /api.
     #[arg(
         long,
         global = true,
+        value_name = "URL",
         env = "A2A_GATEWAY_URL",
         default_value = "http://127.0.0.1:8080"
     )]
     pub gateway: String,
-    /// Output format.
+    /// Output format: text for people, json (the gateway's JSON) for scripts.
     #[arg(long, short, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// `agents list` filters; together they narrow the list (all must match).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListFilters {
+    /// Only agents of this organisation (the ORG of ORG/UNIT/AGENT).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Only agents of this unit (the UNIT of ORG/UNIT/AGENT), in every
+    /// organisation unless --org is given too.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Only agents with this skill id or skill tag.
+    #[arg(long)]
+    pub skill: Option<String>,
+    /// Only agents with this status: online, offline or unknown.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Free text: each word must start a word of the name, description, a
+    /// skill name or a tag (a one-letter word must match a whole word).
+    #[arg(long = "query", short = 'q', alias = "q", value_name = "TEXT")]
+    pub query: Option<String>,
+}
+
+/// `--limit`: at least 1 (0 would list nothing, silently).
+fn positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `agents ...`
@@ -163,30 +208,23 @@ pub enum AgentsCommand {
     /// List registered agents (a table; `--output json` for the API's JSON).
     #[command(
         after_help = "Examples:\n  a2a-gateway agents list\n  a2a-gateway agents list --org acme --status online\n  \
-                            a2a-gateway agents list --skill welding -q spot --output json"
+                            a2a-gateway agents list --unit plant1 --limit 20\n  \
+                            a2a-gateway agents list --skill welding --query spot --output json"
     )]
     List {
-        #[arg(long)]
-        org: Option<String>,
-        #[arg(long)]
-        unit: Option<String>,
-        /// A skill id or tag.
-        #[arg(long)]
-        skill: Option<String>,
-        /// online, offline or unknown.
-        #[arg(long)]
-        status: Option<String>,
-        /// Free text over name, description, skill names and tags.
-        #[arg(long, short)]
-        q: Option<String>,
-        /// At most this many agents (all pages are fetched up to it).
-        #[arg(long, default_value_t = 1000)]
+        #[command(flatten)]
+        filters: ListFilters,
+        /// At most this many agents (pages are fetched until it is reached).
+        #[arg(long, default_value_t = 1000, value_parser = positive, value_name = "N")]
         limit: usize,
     },
     /// Show one agent: card, status, first/last seen, validation verdict.
-    #[command(after_help = "Example:\n  a2a-gateway agents get acme/plant1/echo")]
+    #[command(
+        after_help = "Examples:\n  a2a-gateway agents get acme/plant1/echo\n  \
+                            a2a-gateway agents get acme/plant1/echo --output json"
+    )]
     Get {
-        /// ORG/UNIT/AGENT
+        /// The agent, ORG/UNIT/AGENT.
         agent: String,
     },
     /// Register a card: published retained on the agent's discovery topic.
@@ -195,13 +233,15 @@ pub enum AgentsCommand {
                             a2a-gateway agents register --card card.json --broker mqtt://broker:1883 acme/plant1/robot"
     )]
     Register {
-        /// The Agent Card (JSON file).
-        #[arg(long)]
+        /// The Agent Card (JSON file), checked before it is sent.
+        #[arg(long, value_name = "FILE")]
         card: PathBuf,
-        /// ORG/UNIT/AGENT
+        /// The agent to register, ORG/UNIT/AGENT.
         agent: String,
-        /// Publish straight to this broker instead of through the gateway.
-        #[arg(long)]
+        /// Publish straight to this broker (mqtt:// or mqtts://) instead of
+        /// through the gateway; credentials from A2A_GATEWAY__MQTT__USERNAME and
+        /// A2A_GATEWAY__MQTT__PASSWORD.
+        #[arg(long, value_name = "URL")]
         broker: Option<String>,
     },
     /// Unregister: clears the retained card. Through the gateway, an address
@@ -211,12 +251,12 @@ pub enum AgentsCommand {
                             a2a-gateway agents unregister --broker mqtt://broker:1883 acme/plant1/robot"
     )]
     Unregister {
-        /// ORG/UNIT/AGENT
+        /// The agent to unregister, ORG/UNIT/AGENT.
         agent: String,
         /// Publish the removal straight to this broker instead of through the
         /// gateway. The broker does not say whether a card was there, so this
         /// succeeds (exit 0) either way.
-        #[arg(long)]
+        #[arg(long, value_name = "URL")]
         broker: Option<String>,
     },
 }
@@ -226,39 +266,56 @@ pub enum AgentsCommand {
 #[command(
     after_help = "Examples:\n  a2a-gateway send demo/factory/echo \"hello\"\n  \
                         a2a-gateway send demo/factory/inspect \"line 4\" --stream\n  \
-                        a2a-gateway send demo/factory/inspect \"line 4\" --no-wait --output json"
+                        TASK=$(a2a-gateway send demo/factory/inspect \"line 4\" --no-wait)\n  \
+                        a2a-gateway send demo/factory/echo \"again\" --task-id \"$TASK\" --context-id CTX"
 )]
 pub struct SendArgs {
-    /// ORG/UNIT/AGENT
+    /// The agent, ORG/UNIT/AGENT.
     pub agent: String,
     /// The text to send.
     pub text: String,
     /// Print status and artifact events live as they arrive.
     #[arg(long)]
     pub stream: bool,
-    /// Return as soon as the task exists (returnImmediately).
+    /// Return as soon as the task exists (returnImmediately); in text mode the
+    /// task id is printed on stdout.
     #[arg(long, conflicts_with = "stream")]
     pub no_wait: bool,
     /// Continue this task (after it asked for input).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     pub task_id: Option<String>,
-    /// Conversation to continue.
-    #[arg(long)]
+    /// The conversation to continue.
+    #[arg(long, value_name = "ID")]
     pub context_id: Option<String>,
+}
+
+/// The task a `tasks` command is about.
+#[derive(Debug, Clone, Args)]
+pub struct TaskRef {
+    /// The agent that runs the task, ORG/UNIT/AGENT.
+    pub agent: String,
+    /// The task's id (as `send --no-wait` prints it).
+    pub task_id: String,
 }
 
 /// `tasks ...`
 #[derive(Debug, Clone, Subcommand)]
 pub enum TasksCommand {
-    /// Show a task.
-    #[command(after_help = "Example:\n  a2a-gateway tasks get demo/factory/inspect 0b4e...")]
-    Get { agent: String, task_id: String },
+    /// Show a task: its state, and its text once it is done.
+    #[command(
+        after_help = "Examples:\n  a2a-gateway tasks get demo/factory/inspect \"$TASK\"\n  \
+                            a2a-gateway tasks get demo/factory/inspect \"$TASK\" --output json"
+    )]
+    Get(TaskRef),
     /// Cancel a task.
-    #[command(after_help = "Example:\n  a2a-gateway tasks cancel demo/factory/inspect 0b4e...")]
-    Cancel { agent: String, task_id: String },
-    /// Follow a task's updates until it ends.
-    #[command(after_help = "Example:\n  a2a-gateway tasks subscribe demo/factory/inspect 0b4e...")]
-    Subscribe { agent: String, task_id: String },
+    #[command(after_help = "Examples:\n  a2a-gateway tasks cancel demo/factory/inspect \"$TASK\"")]
+    Cancel(TaskRef),
+    /// Follow a task's updates until it ends (from any gateway instance).
+    #[command(
+        after_help = "Examples:\n  a2a-gateway tasks subscribe demo/factory/inspect \"$TASK\"\n  \
+                            a2a-gateway tasks subscribe demo/factory/inspect \"$TASK\" --output json"
+    )]
+    Subscribe(TaskRef),
 }
 
 fn check_agent(agent: &str) -> Result<AgentAddr, CliError> {
@@ -266,394 +323,24 @@ fn check_agent(agent: &str) -> Result<AgentAddr, CliError> {
         .map_err(|e| CliError::usage(format!("{agent:?} is not ORG/UNIT/AGENT: {e}")))
 }
 
-fn print_json(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-    );
+/// `v` pretty-printed on stdout.
+fn print_json(v: &Value) -> Result<(), CliError> {
+    output::line(serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()))
 }
 
 /// Runs `agents ...`.
 pub async fn agents(cmd: AgentsCommand, opts: &GatewayArgs) -> Result<(), CliError> {
-    match cmd {
-        AgentsCommand::List {
-            org,
-            unit,
-            skill,
-            status,
-            q,
-            limit,
-        } => {
-            let client = GatewayClient::new(&opts.gateway)?;
-            let mut agents = Vec::new();
-            let mut token = String::new();
-            while agents.len() < limit {
-                let page_size = (limit - agents.len()).min(1000);
-                let mut query: Vec<(&str, String)> = vec![("limit", page_size.to_string())];
-                for (k, v) in [
-                    ("org", &org),
-                    ("unit", &unit),
-                    ("skill", &skill),
-                    ("status", &status),
-                    ("q", &q),
-                ] {
-                    if let Some(v) = v {
-                        query.push((k, v.clone()));
-                    }
-                }
-                if !token.is_empty() {
-                    query.push(("pageToken", token.clone()));
-                }
-                let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
-                let (_, page) = client
-                    .api(reqwest::Method::GET, &format!("/api/v1/agents?{qs}"), None)
-                    .await?;
-                agents.extend(page["agents"].as_array().cloned().unwrap_or_default());
-                token = page["nextPageToken"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                if token.is_empty() {
-                    break;
-                }
-            }
-            if opts.output == Output::Json {
-                print_json(&json!({"agents": agents}));
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = agents
-                .iter()
-                .map(|a| {
-                    let skills: Vec<&str> = a["skills"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|s| s["id"].as_str())
-                        .collect();
-                    vec![
-                        a["agent"].as_str().unwrap_or_default().to_owned(),
-                        a["status"].as_str().unwrap_or_default().to_owned(),
-                        a["name"].as_str().unwrap_or_default().to_owned(),
-                        skills.join(","),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                render::table(&["AGENT", "STATUS", "NAME", "SKILLS"], &rows)
-            );
-            eprintln!("{} agent(s)", rows.len());
-            Ok(())
-        }
-        AgentsCommand::Get { agent } => {
-            let addr = check_agent(&agent)?;
-            let client = GatewayClient::new(&opts.gateway)?;
-            let (_, d) = client
-                .api(
-                    reqwest::Method::GET,
-                    &format!("/api/v1/agents/{addr}"),
-                    None,
-                )
-                .await?;
-            if opts.output == Output::Json {
-                print_json(&d);
-                return Ok(());
-            }
-            let field = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
-            println!("agent        {}", field("agent"));
-            if d["indexed"] == false {
-                println!("indexed      no");
-                println!(
-                    "validation   invalid: {}",
-                    d.pointer("/validation/reason")
-                        .and_then(Value::as_str)
-                        .unwrap_or("-")
-                );
-                return Ok(());
-            }
-            println!("name         {}", field("name"));
-            println!("description  {}", field("description"));
-            println!(
-                "status       {} (source: {})",
-                field("status"),
-                field("statusSource")
-            );
-            println!("first seen   {}", field("firstSeen"));
-            println!("last seen    {}", field("lastSeen"));
-            println!("url          {}", field("url"));
-            println!("validation   valid");
-            for s in d["skills"].as_array().into_iter().flatten() {
-                let tags: Vec<&str> = s["tags"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                println!(
-                    "skill        {} ({})",
-                    s["id"].as_str().unwrap_or("-"),
-                    tags.join(", ")
-                );
-            }
-            Ok(())
-        }
-        AgentsCommand::Register {
-            card,
-            agent,
-            broker,
-        } => {
-            let addr = check_agent(&agent)?;
-            let bytes = std::fs::read(&card)
-                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", card.display())))?;
-            card::validate(&bytes, 1024 * 1024).map_err(|e| {
-                CliError::usage(format!("{} is not a valid agent card: {e}", card.display()))
-            })?;
-            match broker {
-                Some(url) => publish_direct(&url, &addr, bytes).await?,
-                None => {
-                    let body: Value = serde_json::from_slice(&bytes)
-                        .map_err(|e| CliError::usage(format!("{}: {e}", card.display())))?;
-                    let client = GatewayClient::new(&opts.gateway)?;
-                    client
-                        .api(
-                            reqwest::Method::PUT,
-                            &format!("/api/v1/agents/{addr}"),
-                            Some(&body),
-                        )
-                        .await?;
-                }
-            }
-            println!("registered {addr}");
-            Ok(())
-        }
-        AgentsCommand::Unregister { agent, broker } => {
-            let addr = check_agent(&agent)?;
-            match broker {
-                Some(url) => publish_direct(&url, &addr, Vec::new()).await?,
-                None => {
-                    let client = GatewayClient::new(&opts.gateway)?;
-                    client
-                        .api(
-                            reqwest::Method::DELETE,
-                            &format!("/api/v1/agents/{addr}"),
-                            None,
-                        )
-                        .await?;
-                }
-            }
-            println!("unregistered {addr}");
-            Ok(())
-        }
-    }
-}
-
-/// Publishes a retained card (or its removal) straight to a broker and waits
-/// for the acknowledgement. Credentials come from `A2A_GATEWAY__MQTT__USERNAME`
-/// and `A2A_GATEWAY__MQTT__PASSWORD`, as for the gateway.
-async fn publish_direct(url: &str, addr: &AgentAddr, payload: Vec<u8>) -> Result<(), CliError> {
-    let broker = url
-        .parse()
-        .map_err(|e| CliError::usage(format!("--broker: {e}")))?;
-    let instance = format!("cli-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut options = SessionOptions::for_profile_id("a2a-gateway", "cli", &instance, broker);
-    options.username = std::env::var("A2A_GATEWAY__MQTT__USERNAME").ok();
-    options.password = std::env::var("A2A_GATEWAY__MQTT__PASSWORD").ok();
-    let publisher = ConfirmedPublisher::start(options, Duration::from_secs(10))
-        .map_err(|e| CliError::remote(format!("cannot connect to {url}: {e}")))?;
-    let msg = OutgoingMessage {
-        retain: true,
-        properties: PublishProperties {
-            content_type: Some("application/json".into()),
-            ..PublishProperties::default()
-        },
-        ..OutgoingMessage::new(addr.discovery_topic(), payload)
-    };
-    let result = publisher.publish(msg).await;
-    publisher.shutdown().await;
-    result.map_err(|e| match e {
-        ConfirmError::Unreachable => CliError::remote(format!("cannot reach the broker at {url}")),
-        other => CliError::remote(format!(
-            "the broker at {url} did not store the card: {other}"
-        )),
-    })
+    agents::run(cmd, opts).await
 }
 
 /// Runs `send ...`.
 pub async fn send(args: SendArgs, opts: &GatewayArgs) -> Result<(), CliError> {
-    let addr = check_agent(&args.agent)?;
-    let client = GatewayClient::new(&opts.gateway)?;
-    let mut message = json!({
-        "messageId": uuid::Uuid::new_v4().to_string(),
-        "role": "ROLE_USER",
-        "parts": [{"text": args.text}],
-    });
-    if let Some(t) = &args.task_id {
-        message["taskId"] = json!(t);
-    }
-    if let Some(c) = &args.context_id {
-        message["contextId"] = json!(c);
-    }
-    let mut params = json!({"message": message});
-    if args.no_wait {
-        params["configuration"] = json!({"returnImmediately": true});
-    }
-    if args.stream {
-        let events = client
-            .rpc_stream(&addr.to_string(), "SendStreamingMessage", params)
-            .await?;
-        return follow(events, opts.output).await;
-    }
-    let result = client.rpc(&addr.to_string(), "SendMessage", params).await?;
-    if opts.output == Output::Json {
-        print_json(&result);
-    }
-    if let Some(task) = result.get("task") {
-        if opts.output == Output::Text {
-            let text = render::task_text(task);
-            if !text.is_empty() {
-                println!("{text}");
-            }
-        }
-        return task_outcome(task);
-    }
-    if let Some(m) = result.get("message")
-        && opts.output == Output::Text
-    {
-        println!("{}", render::parts_text(m.get("parts")));
-    }
-    Ok(())
-}
-
-/// Prints stream items until the stream ends; a spinner on a terminal.
-async fn follow(
-    events: impl futures::Stream<Item = Result<Value, CliError>>,
-    output: Output,
-) -> Result<(), CliError> {
-    let mut events = std::pin::pin!(events);
-    let spinner = std::io::stderr().is_terminal() && output == Output::Text;
-    let started = Instant::now();
-    let frames = ['|', '/', '-', '\\'];
-    let mut frame = 0usize;
-    let mut last: Option<Value> = None;
-    let mut tick = tokio::time::interval(Duration::from_millis(120));
-    loop {
-        let next = tokio::select! {
-            item = events.next() => item,
-            _ = tick.tick(), if spinner => {
-                frame += 1;
-                let state = last.as_ref().and_then(latest_state).unwrap_or_else(|| "waiting".into());
-                eprint!("\r{} {state} {:>4}s ", frames[frame % frames.len()], started.elapsed().as_secs());
-                let _ = std::io::stderr().flush();
-                continue;
-            }
-        };
-        let Some(item) = next else { break };
-        let item = item?;
-        if spinner {
-            eprint!("\r\x1b[2K");
-        }
-        match output {
-            Output::Json => println!("{item}"),
-            Output::Text => {
-                if let Some(line) = render::event_line(&item) {
-                    println!("{line}");
-                }
-            }
-        }
-        let _ = std::io::stdout().flush();
-        last = Some(item);
-    }
-    if spinner {
-        eprint!("\r\x1b[2K");
-    }
-    match last
-        .as_ref()
-        .and_then(|i| i.get("task").or_else(|| i.get("statusUpdate")))
-    {
-        Some(t) => task_outcome(t),
-        None => Ok(()),
-    }
-}
-
-fn latest_state(item: &Value) -> Option<String> {
-    let holder = item.get("task").or_else(|| item.get("statusUpdate"))?;
-    render::state_of(holder).map(render::state_label)
-}
-
-/// Exit status for a task's final state, and the hint for continuing one.
-fn task_outcome(task: &Value) -> Result<(), CliError> {
-    let state = render::state_of(task).unwrap_or("");
-    let id = task
-        .get("id")
-        .or_else(|| task.get("taskId"))
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    match state {
-        "TASK_STATE_FAILED" | "TASK_STATE_REJECTED" | "TASK_STATE_CANCELED" => Err(
-            CliError::remote(format!("task {id} {}", render::state_label(state))),
-        ),
-        "TASK_STATE_INPUT_REQUIRED" | "TASK_STATE_AUTH_REQUIRED" => {
-            let ctx = task.get("contextId").and_then(Value::as_str).unwrap_or("?");
-            eprintln!(
-                "task {id} is {}; answer with: --task-id {id} --context-id {ctx}",
-                render::state_label(state)
-            );
-            Ok(())
-        }
-        "" => Ok(()),
-        other => {
-            eprintln!("task {id} {}", render::state_label(other));
-            Ok(())
-        }
-    }
+    tasks::send(args, opts).await
 }
 
 /// Runs `tasks ...`.
 pub async fn tasks(cmd: TasksCommand, opts: &GatewayArgs) -> Result<(), CliError> {
-    let client = GatewayClient::new(&opts.gateway)?;
-    match cmd {
-        TasksCommand::Get { agent, task_id } => {
-            let addr = check_agent(&agent)?;
-            let task = client
-                .rpc(&addr.to_string(), "GetTask", json!({"id": task_id}))
-                .await?;
-            if opts.output == Output::Json {
-                print_json(&task);
-            } else {
-                let state = render::state_of(&task)
-                    .map(render::state_label)
-                    .unwrap_or_default();
-                println!("task {task_id} {state}");
-                let text = render::task_text(&task);
-                if !text.is_empty() {
-                    println!("{text}");
-                }
-            }
-            Ok(())
-        }
-        TasksCommand::Cancel { agent, task_id } => {
-            let addr = check_agent(&agent)?;
-            let task = client
-                .rpc(&addr.to_string(), "CancelTask", json!({"id": task_id}))
-                .await?;
-            if opts.output == Output::Json {
-                print_json(&task);
-            } else {
-                let state = render::state_of(&task)
-                    .map(render::state_label)
-                    .unwrap_or_default();
-                println!("task {task_id} {state}");
-            }
-            Ok(())
-        }
-        TasksCommand::Subscribe { agent, task_id } => {
-            let addr = check_agent(&agent)?;
-            let events = client
-                .rpc_stream(&addr.to_string(), "SubscribeToTask", json!({"id": task_id}))
-                .await?;
-            follow(events, opts.output).await
-        }
-    }
+    tasks::run(cmd, opts).await
 }
 
 /// `healthcheck`: 0 when `{url}/healthz` answers 200 within 3 s.
@@ -665,10 +352,7 @@ pub async fn healthcheck(url: String) -> Result<(), CliError> {
         .map_err(|e| CliError::remote(e.to_string()))?;
     let target = format!("{}/healthz", url.trim_end_matches('/'));
     match client.get(&target).send().await {
-        Ok(r) if r.status().is_success() => {
-            println!("ok {target}");
-            Ok(())
-        }
+        Ok(r) if r.status().is_success() => output::line(format!("ok {target}")),
         Ok(r) => Err(CliError::remote(format!(
             "{target} answered {}",
             r.status()
@@ -680,6 +364,7 @@ pub async fn healthcheck(url: String) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn status_body(code: u16, reason: &str) -> Value {
         json!({"error": {"code": code, "status": "NOT_FOUND", "message": "m",
