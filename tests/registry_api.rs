@@ -342,3 +342,66 @@ async fn registration_fails_clearly_without_a_broker() {
         "{e}"
     );
 }
+
+/// The profile's natural ACL: every client reads cards and uses requests and
+/// replies, but writes only its own card (`%c`, the client id, is
+/// `{org}/{unit}/{agent}` in the profile). The gateway's admin session,
+/// `{org}/{unit}/{instance}-admin`, may not store anybody else's card.
+const OWN_CARD_ONLY: &str = "\
+topic read $a2a/v1/discovery/#
+topic readwrite $a2a/v1/request/#
+topic readwrite $a2a/v1/reply/#
+pattern write $a2a/v1/discovery/%c
+";
+
+#[tokio::test]
+async fn registrations_the_broker_refuses_are_broker_refused() {
+    use a2a_mqtt_gateway::agent::samples;
+    let broker = Broker::start_with_acl(OWN_CARD_ONLY);
+    // Agents still announce themselves, and the gateway still sees them.
+    let _echo = start_agent(
+        &broker,
+        "acme/line/echo",
+        samples::echo_card(),
+        samples::echo,
+    )
+    .await;
+    let gw = TestGateway::start(&broker).await;
+    gw.wait_agent("acme/line/echo", "online").await;
+    let api = format!("{}/api/v1/agents", gw.base);
+
+    // PUT answers only once the broker has answered: here with a refusal.
+    let r = http()
+        .put(format!("{api}/acme/line/robot"))
+        .json(&card("Robot", &[("weld", &["welding"])]))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(status, 502, "{e}");
+    assert_eq!(e["error"]["status"], "PERMISSION_DENIED", "{e}");
+    assert_eq!(e["error"]["details"][0]["reason"], "BROKER_REFUSED", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("acme/line/robot")),
+        "{e}"
+    );
+    let (s, _) = get_json(&format!("{api}/acme/line/robot")).await;
+    assert_eq!(s, 404, "nothing was stored");
+
+    // Nor may it remove an agent's card.
+    let r = http()
+        .delete(format!("{api}/acme/line/echo"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(status, 502, "{e}");
+    assert_eq!(e["error"]["details"][0]["reason"], "BROKER_REFUSED", "{e}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (s, d) = get_json(&format!("{api}/acme/line/echo")).await;
+    assert_eq!((s, &d["status"]), (200, &json!("online")), "{d}");
+}

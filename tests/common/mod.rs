@@ -65,6 +65,31 @@ impl Broker {
         Self::start_with(|_| "allow_anonymous true\n".to_owned())
     }
 
+    /// A broker with settings added to its mosquitto.conf: `extra` gets the
+    /// broker's directory (for files the settings name) and returns the lines.
+    /// Anonymous clients are allowed.
+    pub fn start_with_config(extra: impl Fn(&Path) -> String) -> Broker {
+        Self::start_with(move |dir| format!("allow_anonymous true\n{}", extra(dir)))
+    }
+
+    /// A broker that enforces `acl`, the text of a Mosquitto `acl_file` (its
+    /// `topic` lines apply to anonymous clients, `pattern` lines to all; `%c`
+    /// is the client id).
+    pub fn start_with_acl(acl: &str) -> Broker {
+        let acl = acl.to_owned();
+        Self::start_with_config(move |dir| {
+            let path = dir.join("acl");
+            std::fs::write(&path, &acl).expect("write the ACL file");
+            // Started as root, Mosquitto reads it as its own user.
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                    .expect("chmod");
+            }
+            format!("acl_file {}\n", path.display())
+        })
+    }
+
     fn start_with(security: impl Fn(&Path) -> String) -> Broker {
         for _ in 0..10 {
             let mut b = Broker {
