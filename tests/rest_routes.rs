@@ -656,3 +656,43 @@ async fn every_rest_route_and_error_status_in_both_dialects() {
     );
     gw.shutdown().await;
 }
+
+/// Outside the REST binding, a method a route does not serve gets the same
+/// §11.6-shaped 405 (HTTP_METHOD_NOT_ALLOWED, `Allow`), not an empty body.
+#[tokio::test]
+async fn other_routes_refuse_other_methods_with_a_status_body() {
+    let broker = Broker::start();
+    let gw = TestGateway::start(&broker).await;
+    for (method, path, allow) in [
+        (Method::GET, "/agents/acme/plant1/echo", "POST"),
+        (Method::DELETE, "/agents/acme/plant1/echo/", "POST"),
+        (
+            Method::POST,
+            "/agents/acme/plant1/echo/.well-known/agent-card.json",
+            "GET",
+        ),
+        (Method::PUT, "/healthz", "GET"),
+        (Method::POST, "/api/v1/agents", "GET"),
+    ] {
+        let r = http()
+            .request(method.clone(), format!("{}{path}", gw.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 405, "{method} {path}");
+        let allowed = r.headers()["allow"].to_str().unwrap_or_default().to_owned();
+        assert!(allowed.contains(allow), "{method} {path}: Allow {allowed}");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: Value = r.json().await.expect("a JSON body");
+        let check = check_error(
+            Dialect::V1,
+            &body,
+            405,
+            "HTTP_METHOD_NOT_ALLOWED",
+            -32601,
+            None,
+        );
+        assert_eq!(check, Ok(()), "{method} {path}: {body}");
+    }
+    gw.shutdown().await;
+}
