@@ -230,7 +230,7 @@ fn agent_reply(bytes: &[u8]) -> Outcome {
             mode,
             Some("t-1".into()),
             Some("c-1".into()),
-            Some(json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]})),
+            Some(json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}).into()),
         );
         // The same item twice: a stream must cope with an agent that repeats.
         for _ in 0..2 {

@@ -13,21 +13,19 @@ use axum::http::HeaderMap;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::cards::{interfaces, public_base};
 use super::error::{ErrorKind, GatewayError};
 use super::exchange::{
-    AgentItem, Mode, StreamTracker, decode_reply, relayable_send_result, task_result,
+    AgentItem, Mode, StreamTracker, UserMessage, decode_reply, relayable_send_result, task_result,
 };
+use super::send::{Params, PreparedSend, prepare_send, require_non_empty, typed_params};
 use crate::a2a::Method;
 use crate::a2a::card::served_card;
 use crate::a2a::jsonrpc;
-use crate::a2a::types::{
-    GetTaskRequest, ListTasksRequest, SendMessageRequest, TaskIdRequest, TaskState,
-};
+use crate::a2a::types::{GetTaskRequest, ListTasksRequest, TaskIdRequest, TaskState};
 use crate::mqtt::{AgentAddr, Exchange, OutboundRequest, Reply, RequestError};
 use crate::registry::{AgentEntry, Liveness};
 
@@ -69,98 +67,12 @@ pub enum Outcome {
     Stream(ItemStream),
 }
 
-/// Parses `params` into `T`, naming the offending field on failure.
-fn typed_params<T: DeserializeOwned>(method: Method, params: &Value) -> Result<T, GatewayError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
-            String::new()
-        } else {
-            format!(" at `{path}`")
-        };
-        GatewayError::new(
-            ErrorKind::InvalidParams,
-            format!("invalid {method} params{at}: {}", e.inner()),
-        )
-    })
-}
-
-fn require_non_empty(value: &str, what: &str) -> Result<(), GatewayError> {
-    if value.is_empty() {
-        Err(GatewayError::new(
-            ErrorKind::InvalidParams,
-            format!("{what} must not be empty"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
 /// True for a first reply the profile says to retry: -32003/-32004 with
 /// `data.a2a_error`.
 fn is_retryable(reply: &Reply) -> bool {
     jsonrpc::reply_error(&reply.payload)
         .and_then(|e| e.profile_error())
         .is_some_and(|p| p.is_retryable())
-}
-
-/// A SendMessage request made ready for MQTT: the profile's `Task.id` minted.
-struct PreparedSend {
-    params: Value,
-    task_id: String,
-    context_id: Option<String>,
-    return_immediately: bool,
-    history_length: Option<i32>,
-}
-
-impl PreparedSend {
-    /// The client's message, moved out of `params` once they are encoded: it
-    /// seeds the history of a Task the gateway has to synthesise.
-    fn take_message(&mut self) -> Option<Value> {
-        self.params.get_mut("message").map(Value::take)
-    }
-}
-
-fn prepare_send(method: Method, mut params: Value) -> Result<PreparedSend, GatewayError> {
-    let typed: SendMessageRequest = typed_params(method, &params)?;
-    require_non_empty(&typed.message.message_id, "params.message.messageId")?;
-    if typed.message.parts.is_empty() {
-        return Err(GatewayError::new(
-            ErrorKind::InvalidParams,
-            "params.message.parts must contain at least one part",
-        ));
-    }
-    let client_task = typed.message.task_id.filter(|t| !t.is_empty());
-    let minted = client_task.is_none();
-    // The profile: the requester mints Task.id (UUIDv4) for new tasks, so that a
-    // retried publish cannot create a second task.
-    let task_id = client_task.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let context_id = typed
-        .message
-        .context_id
-        .filter(|c| !c.is_empty())
-        .or_else(|| minted.then(|| uuid::Uuid::new_v4().to_string()));
-    let message = params
-        .get_mut("message")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| {
-            GatewayError::new(ErrorKind::InvalidParams, "params.message must be an object")
-        })?;
-    // One spelling on the wire, whichever the client used.
-    message.remove("task_id");
-    message.remove("context_id");
-    message.insert("taskId".into(), Value::String(task_id.clone()));
-    if let Some(c) = &context_id {
-        message.insert("contextId".into(), Value::String(c.clone()));
-    }
-    let config = typed.configuration.unwrap_or_default();
-    Ok(PreparedSend {
-        params,
-        task_id,
-        context_id,
-        return_immediately: config.return_immediately,
-        history_length: config.history_length,
-    })
 }
 
 /// One call to one agent.
@@ -223,9 +135,10 @@ impl Call {
     pub async fn execute(
         self,
         method: Method,
-        params: Value,
+        params: impl Into<Params<'_>>,
         headers: &HeaderMap,
     ) -> Result<Outcome, GatewayError> {
+        let params = params.into();
         let entry = self.entry()?;
         if method.is_streaming() && !entry.streaming {
             return Err(GatewayError::new(
@@ -244,19 +157,19 @@ impl Call {
                 })))
             }
             Method::SendStreamingMessage => {
-                let mut prepared = prepare_send(method, params)?;
-                let request = self.request(method, &prepared.params);
-                let user_message = prepared.take_message();
+                let prepared = prepare_send(method, params)?;
+                let request = self.send_request(method, &prepared);
                 let tracker = StreamTracker::new(
                     &self.agent,
                     Mode::Stream,
-                    Some(prepared.task_id),
-                    prepared.context_id,
-                    user_message,
+                    Some(prepared.task_id.clone()),
+                    prepared.context_id.clone(),
+                    Some(UserMessage::from_json(prepared.message_json())),
                 );
                 self.stream(request, tracker).await
             }
             Method::GetTask => {
+                let params = params.into_value()?;
                 let typed: GetTaskRequest = typed_params(method, &params)?;
                 require_non_empty(&typed.id, "params.id")?;
                 Ok(Outcome::Unary(Box::pin(async move {
@@ -265,6 +178,7 @@ impl Call {
                 })))
             }
             Method::CancelTask => {
+                let params = params.into_value()?;
                 let typed: TaskIdRequest = typed_params(method, &params)?;
                 require_non_empty(&typed.id, "params.id")?;
                 Ok(Outcome::Unary(Box::pin(async move {
@@ -273,6 +187,7 @@ impl Call {
                 })))
             }
             Method::ListTasks => {
+                let params = params.into_value()?;
                 let _: ListTasksRequest = typed_params(method, &params)?;
                 Ok(Outcome::Unary(Box::pin(async move {
                     let result = self.unary(method, &params).await?;
@@ -289,6 +204,7 @@ impl Call {
                 })))
             }
             Method::SubscribeToTask => {
+                let params = params.into_value()?;
                 let typed: TaskIdRequest = typed_params(method, &params)?;
                 require_non_empty(&typed.id, "params.id")?;
                 let tracker =
@@ -297,6 +213,7 @@ impl Call {
                 self.stream(request, tracker).await
             }
             Method::GetExtendedAgentCard => {
+                let params = params.into_value()?;
                 let base_url = public_base(&self.state.config().http, headers);
                 Ok(Outcome::Unary(Box::pin(async move {
                     let result = self.unary(method, &params).await?;
@@ -328,6 +245,14 @@ impl Call {
     /// `method(params)` for the agent's request topic.
     fn request(&self, method: Method, params: &Value) -> OutboundRequest {
         OutboundRequest::new(self.addr.request_topic(), rpc_payload(method, params))
+    }
+
+    /// `method(prepared params)` for the agent's request topic.
+    fn send_request(&self, method: Method, prepared: &PreparedSend) -> OutboundRequest {
+        OutboundRequest::new(
+            self.addr.request_topic(),
+            rpc_payload_json(method, &prepared.params),
+        )
     }
 
     async fn publish(&self, request: &OutboundRequest) -> Result<Exchange, GatewayError> {
@@ -417,7 +342,7 @@ impl Call {
     async fn send_message_outcome(
         &self,
         entry: &AgentEntry,
-        mut prepared: PreparedSend,
+        prepared: PreparedSend,
     ) -> Result<CallResult, GatewayError> {
         // A blocking call goes out as what it is, SendMessage: one reply for the
         // common short task. Should that reply not come within the first-reply
@@ -425,12 +350,13 @@ impl Call {
         // SendStreamingMessage instead: the agent, deduplicating by Task.id,
         // streams the task from where it is, so a long task is bounded by the
         // idle timeout between updates and not by the first-reply timeout.
-        let mut request = self.request(Method::SendMessage, &prepared.params);
+        let mut request = self.send_request(Method::SendMessage, &prepared);
         if entry.streaming && !prepared.return_immediately {
-            request.retry_payload =
-                Some(rpc_payload(Method::SendStreamingMessage, &prepared.params));
+            request.retry_payload = Some(rpc_payload_json(
+                Method::SendStreamingMessage,
+                &prepared.params,
+            ));
         }
-        let user_message = prepared.take_message();
         let mut exchange = self.publish(&request).await?;
         let mode = if prepared.return_immediately {
             Mode::Immediate
@@ -457,9 +383,9 @@ impl Call {
         let mut tracker = StreamTracker::new(
             &self.agent,
             mode,
-            Some(prepared.task_id),
-            prepared.context_id,
-            user_message,
+            Some(prepared.task_id.clone()),
+            prepared.context_id.clone(),
+            Some(UserMessage::from_json(prepared.message_json())),
         );
         while !tracker.is_finished() {
             self.next_items(&mut exchange, &mut tracker).await?;
@@ -517,6 +443,20 @@ impl Call {
 
 /// One JSON-RPC request, with an id of its own (the client's id stays at the edge).
 fn rpc_payload(method: Method, params: &Value) -> Bytes {
+    rpc_envelope(method, |out| {
+        // Encoding a `Value` cannot fail: its keys are strings.
+        if serde_json::to_writer(&mut *out, params).is_err() {
+            out.extend_from_slice(b"{}");
+        }
+    })
+}
+
+/// [`rpc_payload`] around params that are already JSON text.
+fn rpc_payload_json(method: Method, params: &[u8]) -> Bytes {
+    rpc_envelope(method, |out| out.extend_from_slice(params))
+}
+
+fn rpc_envelope(method: Method, write_params: impl FnOnce(&mut Vec<u8>)) -> Bytes {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":\"");
     out.extend_from_slice(
@@ -528,10 +468,7 @@ fn rpc_payload(method: Method, params: &Value) -> Bytes {
     out.extend_from_slice(b"\",\"method\":\"");
     out.extend_from_slice(method.name().as_bytes());
     out.extend_from_slice(b"\",\"params\":");
-    // Encoding a `Value` cannot fail: its keys are strings.
-    if serde_json::to_writer(&mut out, params).is_err() {
-        out.extend_from_slice(b"{}");
-    }
+    write_params(&mut out);
     out.push(b'}');
     Bytes::from(out)
 }
@@ -556,73 +493,6 @@ fn trim_history(task: &mut Value, n: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn new_tasks_get_minted_ids() {
-        let p =
-            json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}});
-        let prepared = prepare_send(Method::SendMessage, p).unwrap();
-        assert_eq!(
-            uuid::Uuid::parse_str(&prepared.task_id)
-                .unwrap()
-                .get_version_num(),
-            4
-        );
-        let ctx = prepared.context_id.clone().unwrap();
-        assert_eq!(
-            prepared.params["message"]["taskId"],
-            prepared.task_id.as_str()
-        );
-        assert_eq!(prepared.params["message"]["contextId"], ctx.as_str());
-    }
-
-    #[test]
-    fn client_ids_are_kept_and_context_is_not_invented_for_continuations() {
-        let p = json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "task_id": "t-1"}});
-        let prepared = prepare_send(Method::SendMessage, p).unwrap();
-        assert_eq!(prepared.task_id, "t-1");
-        assert_eq!(prepared.context_id, None);
-        assert_eq!(prepared.params["message"]["taskId"], "t-1");
-        assert!(prepared.params["message"].get("task_id").is_none());
-        let p = json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}], "contextId": "c"}});
-        let prepared = prepare_send(Method::SendMessage, p).unwrap();
-        assert_eq!(prepared.context_id.as_deref(), Some("c"));
-    }
-
-    #[test]
-    fn bad_params_name_the_field() {
-        let cases = [
-            (json!({}), "message"),
-            (
-                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{}]}}),
-                "message.parts[0]",
-            ),
-            (
-                json!({"message": {"messageId": "m", "role": "USER", "parts": [{"text": "x"}]}}),
-                "message.role",
-            ),
-            (
-                json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": []}}),
-                "at least one part",
-            ),
-            (
-                json!({"message": {"messageId": "", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
-                "messageId",
-            ),
-        ];
-        for (params, needle) in cases {
-            let p = params.clone();
-            let Err(err) = prepare_send(Method::SendMessage, p) else {
-                panic!("{params} accepted");
-            };
-            assert_eq!(err.kind, ErrorKind::InvalidParams);
-            assert!(err.message.contains(needle), "{params}: {}", err.message);
-        }
-        let Err(err) = prepare_send(Method::SendMessage, json!({})) else {
-            panic!()
-        };
-        assert_eq!(err.kind, ErrorKind::InvalidParams);
-    }
 
     #[test]
     fn history_trimming() {

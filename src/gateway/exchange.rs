@@ -163,6 +163,29 @@ fn state_of(status_holder: &Value) -> Option<TaskState> {
         .and_then(TaskState::parse)
 }
 
+/// The client's message, as JSON text: read only when the gateway has to
+/// synthesise a Task whose history starts with it (most agents send their own).
+#[derive(Debug, Clone)]
+pub struct UserMessage(Bytes);
+
+impl UserMessage {
+    /// The message's JSON text.
+    pub fn from_json(json: Bytes) -> UserMessage {
+        UserMessage(json)
+    }
+
+    fn read(&self) -> Option<Value> {
+        serde_json::from_slice(&self.0).ok()
+    }
+}
+
+impl From<Value> for UserMessage {
+    fn from(v: Value) -> Self {
+        // A `Value` always encodes: its keys are strings.
+        UserMessage(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+    }
+}
+
 /// How a tracked exchange ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -183,7 +206,7 @@ pub struct StreamTracker {
     mode: Mode,
     expected_task: Option<String>,
     context_id: Option<String>,
-    user_message: Option<Value>,
+    user_message: Option<UserMessage>,
     started: bool,
     finished: bool,
     aggregate: Option<Value>,
@@ -203,7 +226,7 @@ impl StreamTracker {
         mode: Mode,
         expected_task: Option<String>,
         context_id: Option<String>,
-        user_message: Option<Value>,
+        user_message: Option<UserMessage>,
     ) -> StreamTracker {
         StreamTracker {
             agent: agent.into(),
@@ -413,7 +436,7 @@ impl StreamTracker {
             "status".into(),
             status.unwrap_or_else(|| json!({ "state": TaskState::Submitted.as_str() })),
         );
-        if let Some(m) = self.user_message.take() {
+        if let Some(m) = self.user_message.take().and_then(|m| m.read()) {
             task.insert("history".into(), Value::Array(vec![m]));
         }
         let task = Value::Object(task);
@@ -555,7 +578,13 @@ mod tests {
     }
 
     fn tracker_with_user_message(mode: Mode) -> StreamTracker {
-        StreamTracker::new("o/u/a", mode, Some("t1".into()), None, Some(user_msg()))
+        StreamTracker::new(
+            "o/u/a",
+            mode,
+            Some("t1".into()),
+            None,
+            Some(user_msg().into()),
+        )
     }
 
     #[test]
@@ -665,7 +694,7 @@ mod tests {
             },
             Some("t1".into()),
             Some("c1".into()),
-            Some(user_msg()),
+            Some(user_msg().into()),
         );
         t.on_item(status("t1", "TASK_STATE_SUBMITTED")).unwrap();
         t.on_item(AgentItem::Result(json!({"statusUpdate": {"taskId": "t1", "contextId": "c1",

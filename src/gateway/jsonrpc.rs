@@ -23,6 +23,7 @@ use super::call::{Call, CallResult, Outcome};
 use super::error::{ErrorKind, GatewayError};
 use super::extract::RpcAgentPath;
 use super::respond::json_body;
+use super::send::Params;
 use super::version::{self, Version};
 use crate::a2a::jsonrpc::{self, RequestId};
 use crate::a2a::{Method, v03};
@@ -141,26 +142,22 @@ pub async fn handle(
         metrics: state.metrics().clone(),
         started: Instant::now(),
     };
-    // The envelope only skims `params`; reading them can still fail (nesting
-    // past serde_json's depth limit), and then they must not count as `{}`.
-    let params: Result<Value, GatewayError> = match request.params {
-        None => Ok(Value::Object(Default::default())),
-        Some(p) => serde_json::from_str(p.get()).map_err(|e| {
-            GatewayError::new(
-                ErrorKind::InvalidParams,
-                format!("\"params\" could not be read: {e}"),
-            )
+    // v1.0 params go to the call as the client's text (SendMessage is prepared
+    // on it); v0.3 params are read and translated.
+    let params: Result<Params<'_>, GatewayError> = match (version, request.params) {
+        (_, None) => Ok(Params::Value(Value::Object(Default::default()))),
+        (Version::V1_0, Some(p)) => Ok(Params::Text(p.get())),
+        (Version::V0_3, Some(p)) => Params::Text(p.get()).into_value().and_then(|params| {
+            v03::params_to_v1(method, &params)
+                .map(Params::Value)
+                .map_err(|e| {
+                    GatewayError::new(
+                        ErrorKind::InvalidParams,
+                        format!("invalid {} params: {e}", v03::method_name_v03(method)),
+                    )
+                })
         }),
     };
-    let params = params.and_then(|params| match version {
-        Version::V1_0 => Ok(params),
-        Version::V0_3 => v03::params_to_v1(method, &params).map_err(|e| {
-            GatewayError::new(
-                ErrorKind::InvalidParams,
-                format!("invalid {} params: {e}", v03::method_name_v03(method)),
-            )
-        }),
-    });
     let started = params.and_then(|p| {
         let (org, unit, agent) = path?;
         Call::new(state.clone(), &org, &unit, &agent).map(|c| (c, p))

@@ -21,6 +21,7 @@ pub mod jsonrpc;
 pub mod registry_api;
 pub mod respond;
 pub mod rest;
+pub mod send;
 pub mod server;
 pub mod version;
 
