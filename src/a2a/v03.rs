@@ -30,7 +30,8 @@ use serde_json::{Map, Value, json};
 
 use crate::a2a::Method;
 
-/// Why a v0.3 value could not be translated; the message names the field (e.g. "message.parts[1].file: needs bytes or uri").
+/// Why a v0.3 value could not be translated; the message names the field (e.g.
+/// `message.parts[1].file: needs bytes or uri`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TranslateError(pub String);
