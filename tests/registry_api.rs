@@ -119,6 +119,19 @@ async fn search_filters_and_pages() {
         ("q=paint%20two", vec!["acme/paint/robot2"]),
         ("q=analy", vec!["globex/lab/analyst"]),
         ("q=nothing-like-this", vec![]),
+        // Only a skill name says it ("spray skill", "summarise skill").
+        ("q=spray", vec!["acme/paint/robot1", "acme/paint/robot2"]),
+        ("q=summar", vec!["globex/lab/analyst"]),
+        // Only a tag says it.
+        ("q=llm", vec!["globex/lab/analyst"]),
+        ("q=robotics", vec!["acme/paint/robot1", "acme/weld/welder"]),
+        ("q=robotics%20spot", vec!["acme/weld/welder"]),
+        // One character matches whole words only; "p" is none.
+        ("q=p", vec![]),
+        // A unit in every organisation.
+        ("unit=paint", vec!["acme/paint/robot1", "acme/paint/robot2"]),
+        ("unit=paint&status=offline", vec!["acme/paint/robot2"]),
+        ("unit=lab&q=report", vec!["globex/lab/analyst"]),
     ] {
         let (s, r) = get_json(&format!("{api}?{query}")).await;
         assert_eq!(s, 200, "{query}");

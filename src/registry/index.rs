@@ -309,6 +309,18 @@ impl Index {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the search index (tests).
+    #[cfg(test)]
+    pub(crate) fn read_search<T>(&self, f: impl FnOnce(&SearchIndex) -> T) -> T {
+        f(&self.read().search)
+    }
+
+    /// Runs `f` on the search index, to change it (tests).
+    #[cfg(test)]
+    pub(crate) fn write_search<T>(&self, f: impl FnOnce(&mut SearchIndex) -> T) -> T {
+        f(&mut self.write().search)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }

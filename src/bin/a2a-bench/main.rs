@@ -745,6 +745,11 @@ async fn discovery_suite(
         "org=fleet&unit=u7",
         "q=station%20line&limit=20",
         "status=online&limit=100",
+        // A unit in every organisation; one character (whole words only); a
+        // prefix of ~1 100 number words (more than a search merges).
+        "unit=u7",
+        "q=r",
+        "q=12",
     ];
     let mut conn = http::Conn::open(&base).await?;
     let mut lat = Vec::new();
