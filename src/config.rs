@@ -232,11 +232,25 @@ impl Default for RequestsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
-    /// Threads running requests; 0 means one per CPU core. On a small machine
-    /// shared with the broker and agents, 1 halves the gateway's system calls
-    /// and context switches per call (docs/PERFORMANCE.md); add instances, not
-    /// threads, to scale there.
+    /// Threads running requests; 0 chooses from the CPUs the process may use
+    /// ([`RuntimeConfig::threads_for`]).
     pub worker_threads: usize,
+}
+
+impl RuntimeConfig {
+    /// The worker threads to run on a process allowed `cpus` CPUs: the
+    /// configured number, or for 0 one per CPU — except on one or two CPUs,
+    /// where one thread does more work: a second one costs the gateway ~40 %
+    /// more CPU per call in cross-thread wake-ups (futexes, work stealing), and
+    /// on so small a machine its broker and agents need the other CPU
+    /// (docs/PERFORMANCE.md). Scale out there with instances, not threads.
+    pub fn threads_for(&self, cpus: usize) -> usize {
+        match self.worker_threads {
+            0 if cpus <= 2 => 1,
+            0 => cpus,
+            n => n,
+        }
+    }
 }
 
 /// Most worker threads accepted: far beyond any core count, a typo guard.
@@ -625,6 +639,16 @@ fn describe(e: &figment::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_threads_follow_the_cpus_unless_configured() {
+        let auto = RuntimeConfig::default();
+        let threads: Vec<usize> = [1, 2, 3, 8].map(|cpus| auto.threads_for(cpus)).to_vec();
+        assert_eq!(threads, [1, 1, 3, 8]);
+        let three = RuntimeConfig { worker_threads: 3 };
+        assert_eq!(three.threads_for(2), 3);
+        assert_eq!(three.threads_for(16), 3);
+    }
 
     #[test]
     fn defaults_are_valid_and_match_the_profile() {

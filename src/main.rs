@@ -196,7 +196,8 @@ fn main() -> ExitCode {
                 Err(e) => return fail(EXIT_CONFIG, e),
             };
             telemetry::init_logging(&config.log);
-            let threads = config.runtime.worker_threads;
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = config.runtime.threads_for(cpus);
             run_async_on(threads, serve(config, embedded))
         }
         Command::Demo { listen } => {
@@ -310,7 +311,7 @@ fn run_async(fut: impl std::future::Future<Output = Result<(), String>>) -> Exit
 }
 
 /// Runs `fut` on a multi-threaded runtime of `worker_threads` threads (0: one
-/// per CPU core, or `TOKIO_WORKER_THREADS`).
+/// per CPU core).
 fn run_async_on(
     worker_threads: usize,
     fut: impl std::future::Future<Output = Result<(), String>>,

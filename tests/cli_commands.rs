@@ -691,8 +691,13 @@ async fn serve_runs_the_configured_number_of_worker_threads() {
         &[("A2A_GATEWAY__RUNTIME__WORKER_THREADS", "3")],
     )
     .await;
+    let auto = procs::start_gateway(&broker, "threadsauto", &[]).await;
     assert_eq!(runtime_workers(one.proc.pid()), 1);
     assert_eq!(runtime_workers(three.proc.pid()), 3);
+    // Unset: one per CPU, but one on one or two CPUs.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let expected = if cpus <= 2 { 1 } else { cpus };
+    assert_eq!(runtime_workers(auto.proc.pid()), expected, "{cpus} CPUs");
     // And the check names the key when the value is out of range.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("g.yaml");
