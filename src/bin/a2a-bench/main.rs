@@ -67,8 +67,8 @@ struct Args {
     /// the wrapper's process, not the gateway alone.
     #[arg(long)]
     gateway_wrapper: Option<String>,
-    /// The gateway's `runtime.worker_threads` (default: the gateway's own, one
-    /// per core).
+    /// The gateway's `runtime.worker_threads` (default: the gateway's own
+    /// choice, one thread on up to two CPUs, else one per CPU).
     #[arg(long)]
     gateway_threads: Option<usize>,
     /// Internal: serve the reference composition on this address.
