@@ -1,9 +1,12 @@
 //! The OpenAPI document (`openapi/openapi.json`, served at `/openapi.json`):
 //! it lists exactly the routes of [`gateway::ROUTES`] and is valid OpenAPI 3.1
 //! (the official 3.1 schema, through `openapi-spec-validator`); each route is
-//! served; and schemathesis, driven by the document against a live gateway
-//! with SDK agents, finds no server error and no response that departs from
-//! the document (status codes, content types, bodies and SSE events).
+//! served, and nothing else is; and schemathesis, driven by the document
+//! against a live gateway with SDK agents, finds no server error and no
+//! response that departs from the document (status codes, content types,
+//! bodies and SSE events), and every operation's valid requests reach its
+//! happy path (seeded tasks in the states each operation needs, a raw agent
+//! with an extended card, the stateful phase following the document's links).
 //!
 //! The Python tools live in a venv made once under `target/openapi-venv` (see
 //! `common/python.rs`); `$A2A_OPENAPI_PYTHON` names an interpreter that
@@ -30,11 +33,15 @@ const SPEC_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
 /// The sample agents the document's examples point at.
 const ECHO: &str = "demo/factory/echo";
 const INSPECT: &str = "demo/factory/inspect";
+/// A raw agent with an extended card.
+const VAULT: &str = "demo/factory/vault";
 
 /// The seed of the schemathesis run, so a failure can be reproduced.
 const SEED: &str = "20261125";
 /// Generated test cases per operation and phase.
 const MAX_EXAMPLES: &str = "12";
+/// Scenarios of the stateful phase of the main run (~3 s).
+const STATEFUL_EXAMPLES: usize = 60;
 /// How long schemathesis may take before the test counts it as hung.
 const SCHEMATHESIS_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -510,64 +517,134 @@ async fn openapi_json_is_served() {
     gw.shutdown().await;
 }
 
-/// Tasks made before the run, so that generated requests also reach tasks the
-/// agents know: their ids and context ids.
+/// Tasks made before the run, so that generated requests reach tasks the
+/// agents know, in states where the operations succeed. Separate pools,
+/// because canceling consumes a task: one that serves CancelTask once.
 struct SeededTasks {
-    ids: Vec<String>,
+    /// Finished, waiting for input and running ones: GetTask, ListTasks.
+    any: Vec<String>,
     contexts: Vec<String>,
+    /// Waiting for input ("/ask"), and nothing cancels them: SubscribeToTask
+    /// (a stream that starts on an interrupted task ends after its Task).
+    waiting: Vec<String>,
+    /// Waiting for input, for REST CancelTask, v1.0 and v0.3 paths.
+    cancelable: Vec<String>,
+    cancelable_v03: Vec<String>,
+    /// For the JSON-RPC endpoint, whose CancelTask may cancel them.
+    rpc: Vec<String>,
 }
 
-/// Starts tasks on the sample agents: echo tasks waiting for input ("/ask":
-/// gettable, cancelable, subscribable), a completed echo task, and an
-/// inspection (completed soon after).
+/// Starts a task on `agent` with `text`; its id and context id.
+async fn start_task(
+    gw: &TestGateway,
+    agent: &str,
+    text: &str,
+    immediately: bool,
+) -> (String, String) {
+    let body = json!({
+        "message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER", "parts": [{"text": text}]},
+        "configuration": {"returnImmediately": immediately},
+    });
+    let r: Value = http()
+        .post(format!("{}/message:send", gw.agent_url(agent)))
+        .json(&body)
+        .send()
+        .await
+        .expect("seed request")
+        .json()
+        .await
+        .expect("seed response");
+    let task = &r["task"];
+    match (task["id"].as_str(), task["contextId"].as_str()) {
+        (Some(id), Some(context)) => (id.to_owned(), context.to_owned()),
+        _ => panic!("seeding {agent} with {text:?} gave no task: {r}"),
+    }
+}
+
+/// `n` echo tasks waiting for input.
+async fn waiting_tasks(gw: &TestGateway, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(start_task(gw, ECHO, "/ask", false).await.0);
+    }
+    ids
+}
+
+/// Tasks each cancel operation can consume: about as many as the run draws
+/// from its pool (schemathesis picks with replacement), so that each phase
+/// still finds some to cancel.
+const CANCELABLE: usize = 40;
+
 async fn seed_tasks(gw: &TestGateway) -> SeededTasks {
-    let mut seeded = SeededTasks {
-        ids: Vec::new(),
-        contexts: Vec::new(),
-    };
-    let sends = [
-        (ECHO, "/ask", false),
-        (ECHO, "/ask", false),
-        (ECHO, "/ask", false),
+    let mut any = Vec::new();
+    let mut contexts = Vec::new();
+    for (agent, text, immediately) in [
         (ECHO, "/ask", false),
         (ECHO, "hello", false),
         (INSPECT, "line 1", true),
-    ];
-    for (agent, text, immediately) in sends {
-        let body = json!({
-            "message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER", "parts": [{"text": text}]},
-            "configuration": {"returnImmediately": immediately},
-        });
-        let r: Value = http()
-            .post(format!("{}/message:send", gw.agent_url(agent)))
-            .json(&body)
-            .send()
-            .await
-            .expect("seed request")
-            .json()
-            .await
-            .expect("seed response");
-        let task = &r["task"];
-        let (Some(id), Some(context)) = (task["id"].as_str(), task["contextId"].as_str()) else {
-            panic!("seeding {agent} with {text:?} gave no task: {r}");
-        };
-        seeded.ids.push(id.to_owned());
-        seeded.contexts.push(context.to_owned());
+    ] {
+        let (id, context) = start_task(gw, agent, text, immediately).await;
+        any.push(id);
+        contexts.push(context);
     }
-    seeded
+    let waiting = waiting_tasks(gw, 6).await;
+    any.extend(waiting.iter().cloned());
+    let rpc = waiting_tasks(gw, 12).await;
+    SeededTasks {
+        any,
+        contexts,
+        waiting,
+        cancelable: waiting_tasks(gw, CANCELABLE).await,
+        cancelable_v03: waiting_tasks(gw, CANCELABLE).await,
+        rpc,
+    }
+}
+
+/// A raw MQTT agent with an extended card (the SDK's agents have none): it
+/// answers GetExtendedAgentCard, and anything else with -32004.
+async fn serve_extended_card(mut agent: RawClient) {
+    while let Some(req) = agent.next(Duration::from_secs(600)).await {
+        let body: Value = serde_json::from_slice(&req.payload).unwrap_or_default();
+        let id = body["id"].clone();
+        let answer = if body["method"] == "GetExtendedAgentCard" {
+            let mut card = card_json("Vault (extended)", false);
+            card["capabilities"]["extendedAgentCard"] = json!(true);
+            json!({"jsonrpc": "2.0", "id": id, "result": card})
+        } else {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32004, "message": "only the extended card"}})
+        };
+        agent.reply(&req, &answer).await;
+    }
+}
+
+/// Registers [`VAULT`] and serves it until the test ends.
+async fn start_vault(broker: &Broker) -> tokio::task::JoinHandle<()> {
+    let agent = RawClient::connect(broker, VAULT, &[&format!("$a2a/v1/request/{VAULT}")]).await;
+    let mut card = card_json("Vault", false);
+    card["capabilities"]["extendedAgentCard"] = json!(true);
+    agent
+        .publish_retained(
+            &format!("$a2a/v1/discovery/{VAULT}"),
+            card.to_string(),
+            &[("a2a-status", "online"), ("a2a-status-source", "agent")],
+        )
+        .await;
+    tokio::spawn(serve_extended_card(agent))
+}
+
+/// TOML strings of `values`.
+fn toml_list(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The schemathesis configuration of the main run: path parameters, task ids
 /// and context ids are mostly drawn from the sample agents and the seeded
 /// tasks (so requests get past "not found"), and otherwise generated.
 fn schemathesis_config(seeded: &SeededTasks) -> String {
-    let list = |values: &[String]| {
-        values
-            .iter()
-            .map(|v| format!("{v:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     format!(
         r#"[dictionaries.orgs]
 values = ["demo"]
@@ -575,10 +652,28 @@ values = ["demo"]
 values = ["factory"]
 [dictionaries.agents]
 values = ["echo", "inspect"]
+[dictionaries.echo]
+values = ["echo"]
+[dictionaries.vault]
+values = ["vault"]
 [dictionaries.tasks]
-values = [{tasks}]
+values = [{any}]
+[dictionaries.waiting]
+values = [{waiting}]
+[dictionaries.cancelable]
+values = [{cancelable}]
+[dictionaries.cancelable_v03]
+values = [{cancelable_v03}]
+[dictionaries.rpc]
+values = [{rpc}]
 [dictionaries.contexts]
 values = [{contexts}]
+
+# Every operation must reach its happy path with generated data: an
+# operation whose valid requests all come back 404 or 400 means the document
+# (or the seeded data) no longer matches what the gateway accepts.
+[warnings]
+fail-on = ["missing_test_data", "validation_mismatch"]
 
 [parameters]
 "path.org" = {{ dictionary = "orgs", probability = 0.85 }}
@@ -586,10 +681,55 @@ values = [{contexts}]
 "path.agent" = {{ dictionary = "agents", probability = 0.85 }}
 "path.id" = {{ dictionary = "tasks", probability = 0.7 }}
 "query.contextId" = {{ dictionary = "contexts", probability = 0.5 }}
-"body.params.id" = {{ dictionary = "tasks", probability = 0.7 }}
+
+# Stateful: sequences that follow the document's links (send, then get,
+# cancel or subscribe to the task it made), with real ids.
+[phases.stateful.generation]
+max-examples = {STATEFUL_EXAMPLES}
+
+# Examples and coverage would otherwise reuse ids from earlier responses:
+# mostly tasks that completed at once, which no cancel or subscribe accepts.
+[phases.examples.extra-data-sources]
+responses = false
+[phases.coverage.extra-data-sources]
+responses = false
+
+# The JSON-RPC endpoint: its own tasks, as its CancelTask may cancel them.
+[[operations]]
+include-operation-id = ["jsonRpc", "jsonRpcTrailingSlash"]
+parameters = {{ "body.params.id" = {{ dictionary = "rpc", probability = 0.7 }} }}
+
+# The waiting and cancelable tasks are the echo agent's.
+[[operations]]
+include-operation-id = ["restSubscribeGet", "restSubscribePost", "restSubscribeGetV03", "restSubscribePostV03"]
+parameters = {{ "path.id" = {{ dictionary = "waiting", probability = 0.8 }}, "path.agent" = {{ dictionary = "echo", probability = 0.9 }} }}
+
+[[operations]]
+include-operation-id = "restCancelTask"
+parameters = {{ "path.id" = {{ dictionary = "cancelable", probability = 0.8 }}, "path.agent" = {{ dictionary = "echo", probability = 0.9 }} }}
+
+[[operations]]
+include-operation-id = "restCancelTaskV03"
+parameters = {{ "path.id" = {{ dictionary = "cancelable_v03", probability = 0.8 }}, "path.agent" = {{ dictionary = "echo", probability = 0.9 }} }}
+
+# Only the raw "vault" agent has an extended card.
+[[operations]]
+include-operation-id = ["restExtendedAgentCard", "restExtendedAgentCardV03"]
+parameters = {{ "path.agent" = {{ dictionary = "vault", probability = 0.85 }} }}
+
+# Push notifications are never relayed: PUSH_NOTIFICATION_NOT_SUPPORTED (400)
+# is these operations' only answer, so "all valid data rejected" is the
+# documented behaviour, not a schema that misses a constraint.
+[[operations]]
+include-operation-id-regex = "^rest(Create|List|Get|Delete)PushConfigs?(V03)?$"
+warnings = false
 "#,
-        tasks = list(&seeded.ids),
-        contexts = list(&seeded.contexts),
+        any = toml_list(&seeded.any),
+        waiting = toml_list(&seeded.waiting),
+        cancelable = toml_list(&seeded.cancelable),
+        cancelable_v03 = toml_list(&seeded.cancelable_v03),
+        rpc = toml_list(&seeded.rpc),
+        contexts = toml_list(&seeded.contexts),
     )
 }
 
@@ -645,8 +785,9 @@ async fn schemathesis_finds_no_server_errors_or_violations() {
         },
     )
     .await;
+    let _vault = start_vault(&broker).await;
     let gw = TestGateway::start(&broker).await;
-    for agent in [ECHO, INSPECT] {
+    for agent in [ECHO, INSPECT, VAULT] {
         gw.wait_agent(agent, "online").await;
     }
     let seeded = seed_tasks(&gw).await;
@@ -662,7 +803,7 @@ async fn schemathesis_finds_no_server_errors_or_violations() {
         "--checks",
         "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--max-examples",
         MAX_EXAMPLES,
         "--seed",
@@ -719,8 +860,10 @@ async fn schemathesis_finds_no_server_errors_or_violations() {
 
     assert!(
         main_ok && registry_ok,
-        "schemathesis found server errors or departures from openapi/openapi.json \
-         (its reports are printed above; `st replay` needs the same gateway, so use the curl lines)"
+        "schemathesis found server errors or departures from openapi/openapi.json, or \
+         operations none of whose valid requests succeeded (missing test data, validation \
+         mismatch); its reports are printed above (`st replay` needs the same gateway, so use \
+         the curl lines)"
     );
     gw.shutdown().await;
 }
