@@ -117,9 +117,10 @@ enum RouteError {
     WrongMethod(&'static str),
 }
 
-/// Resolves `path` (below the agent URL, without the v0.3 `v1/` prefix). HEAD
-/// is served as GET, as axum's `get` routes do.
-fn route(verb: &HttpMethod, path: &str) -> Result<Route, RouteError> {
+/// Resolves `path` (below the agent URL, without the v0.3 `v1/` prefix) in
+/// `version`'s dialect: exactly the paths of A2A §11 (v1.0) and of the v0.3
+/// REST binding, nothing looser. HEAD is served as GET, as axum's `get` routes do.
+fn route(verb: &HttpMethod, version: Version, path: &str) -> Result<Route, RouteError> {
     let is = |allowed: &[HttpMethod], allow: &'static str, r: Route| {
         let as_get = *verb == HttpMethod::HEAD && allowed.contains(&HttpMethod::GET);
         if allowed.contains(verb) || as_get {
@@ -128,22 +129,35 @@ fn route(verb: &HttpMethod, path: &str) -> Result<Route, RouteError> {
             Err(RouteError::WrongMethod(allow))
         }
     };
-    let path = path.trim_end_matches('/');
+    let card = match version {
+        Version::V1_0 => "extendedAgentCard",
+        Version::V0_3 => "card",
+    };
     match path {
         "message:send" => return is(&[HttpMethod::POST], "POST", Route::Send),
         "message:stream" => return is(&[HttpMethod::POST], "POST", Route::Stream),
         "tasks" => return is(&[HttpMethod::GET], "GET", Route::ListTasks),
-        "extendedAgentCard" | "card" => return is(&[HttpMethod::GET], "GET", Route::ExtendedCard),
+        _ if path == card => return is(&[HttpMethod::GET], "GET", Route::ExtendedCard),
         _ => {}
     }
     let Some(rest) = path.strip_prefix("tasks/") else {
         return Err(RouteError::NotFound);
     };
-    if let Some((_, sub)) = rest.split_once('/') {
-        return if sub == "pushNotificationConfigs" || sub.starts_with("pushNotificationConfigs/") {
-            Ok(Route::PushConfig)
-        } else {
-            Err(RouteError::NotFound)
+    if let Some((id, sub)) = rest.split_once('/') {
+        let configs = sub.strip_prefix("pushNotificationConfigs");
+        return match configs {
+            _ if id.is_empty() => Err(RouteError::NotFound),
+            Some("") => is(
+                &[HttpMethod::POST, HttpMethod::GET],
+                "POST, GET",
+                Route::PushConfig,
+            ),
+            Some(one) if is_one_segment(one) => is(
+                &[HttpMethod::GET, HttpMethod::DELETE],
+                "GET, DELETE",
+                Route::PushConfig,
+            ),
+            _ => Err(RouteError::NotFound),
         };
     }
     match rest.rsplit_once(':') {
@@ -158,6 +172,13 @@ fn route(verb: &HttpMethod, path: &str) -> Result<Route, RouteError> {
         _ if !rest.is_empty() => is(&[HttpMethod::GET], "GET", Route::GetTask(rest.to_owned())),
         _ => Err(RouteError::NotFound),
     }
+}
+
+/// `/{configId}`: one non-empty path segment.
+fn is_one_segment(suffix: &str) -> bool {
+    suffix
+        .strip_prefix('/')
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 fn bad_params(message: impl Into<String>) -> GatewayError {
@@ -385,7 +406,7 @@ pub async fn handle(
     if let Err(e) = negotiated {
         return error_response(version, &e);
     }
-    let route = match route(&verb, path) {
+    let route = match route(&verb, version, path) {
         Ok(r) => r,
         Err(RouteError::NotFound) => {
             let e = super::respond::no_route(&format!("/agents/{org}/{unit}/{agent}/{rest}"));
@@ -505,7 +526,7 @@ mod tests {
     use super::*;
 
     fn ok(verb: HttpMethod, path: &str) -> Route {
-        match route(&verb, path) {
+        match route(&verb, Version::V1_0, path) {
             Ok(r) => r,
             Err(_) => panic!("{verb} {path} not routed"),
         }
@@ -544,28 +565,56 @@ mod tests {
             ok(HttpMethod::GET, "extendedAgentCard"),
             Route::ExtendedCard
         );
-        assert_eq!(ok(HttpMethod::GET, "card"), Route::ExtendedCard);
         assert!(matches!(
-            route(&HttpMethod::GET, "message:send"),
-            Err(RouteError::WrongMethod("POST"))
+            route(&HttpMethod::GET, Version::V0_3, "card"),
+            Ok(Route::ExtendedCard)
+        ));
+        let refused =
+            |verb: HttpMethod, version: Version, path: &str| route(&verb, version, path).err();
+        assert!(matches!(
+            refused(HttpMethod::GET, Version::V1_0, "message:send"),
+            Some(RouteError::WrongMethod("POST"))
         ));
         assert!(matches!(
-            route(&HttpMethod::DELETE, "tasks/t"),
-            Err(RouteError::WrongMethod("GET"))
-        ));
-        assert_eq!(
-            ok(HttpMethod::GET, "tasks/"),
-            Route::ListTasks,
-            "a trailing slash is tolerated"
-        );
-        assert!(matches!(
-            route(&HttpMethod::GET, "nothing"),
-            Err(RouteError::NotFound)
+            refused(HttpMethod::DELETE, Version::V1_0, "tasks/t"),
+            Some(RouteError::WrongMethod("GET"))
         ));
         assert!(matches!(
-            route(&HttpMethod::GET, "tasks/t/other"),
-            Err(RouteError::NotFound)
+            refused(
+                HttpMethod::DELETE,
+                Version::V1_0,
+                "tasks/t/pushNotificationConfigs"
+            ),
+            Some(RouteError::WrongMethod("POST, GET"))
         ));
+        assert!(matches!(
+            refused(
+                HttpMethod::POST,
+                Version::V0_3,
+                "tasks/t/pushNotificationConfigs/c"
+            ),
+            Some(RouteError::WrongMethod("GET, DELETE"))
+        ));
+        for (version, path) in [
+            (Version::V1_0, "card"),
+            (Version::V0_3, "extendedAgentCard"),
+            (Version::V1_0, "tasks/"),
+            (Version::V1_0, "message:send/"),
+            (Version::V1_0, "tasks/t/"),
+            (Version::V1_0, "tasks//pushNotificationConfigs"),
+            (Version::V1_0, "tasks/t/pushNotificationConfigs/"),
+            (Version::V1_0, "tasks/t/pushNotificationConfigs/x/y"),
+            (Version::V1_0, "tasks/t/other"),
+            (Version::V1_0, "nothing"),
+        ] {
+            assert!(
+                matches!(
+                    refused(HttpMethod::GET, version, path),
+                    Some(RouteError::NotFound)
+                ),
+                "{path}"
+            );
+        }
     }
 
     #[test]
