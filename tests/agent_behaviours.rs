@@ -5,8 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use a2a_mqtt_gateway::config::Config;
+use a2a_mqtt_gateway::mqtt::Publish;
 use common::*;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 const AGENT: &str = "acme/plant1/fake";
 
@@ -27,13 +30,115 @@ async fn fake_agent(broker: &Broker, streaming: bool) -> RawClient {
     client
 }
 
-fn fast_config(broker: &Broker) -> a2a_mqtt_gateway::config::Config {
+fn fast_config(broker: &Broker) -> Config {
     let mut c = test_config(broker);
     c.requests.reply_first_timeout_ms = 400;
     c.requests.stream_idle_timeout_ms = 600;
     c.requests.max_attempts = 3;
     c.requests.retry_backoff_ms = 50;
     c
+}
+
+/// A broker, the fake agent on it, and a gateway with [`fast_config`] changed
+/// by `tune` that has indexed the agent online. The broker is handed back only
+/// to be kept alive for the test.
+async fn tuned_gateway_with_fake_agent(
+    streaming: bool,
+    tune: impl FnOnce(&mut Config),
+) -> (Broker, RawClient, TestGateway) {
+    let broker = Broker::start();
+    let agent = fake_agent(&broker, streaming).await;
+    let mut config = fast_config(&broker);
+    tune(&mut config);
+    let gw = TestGateway::start_with(config).await;
+    gw.wait_agent(AGENT, "online").await;
+    (broker, agent, gw)
+}
+
+/// [`tuned_gateway_with_fake_agent`] with [`fast_config`] as it is.
+async fn gateway_with_fake_agent(streaming: bool) -> (Broker, RawClient, TestGateway) {
+    tuned_gateway_with_fake_agent(streaming, |_| {}).await
+}
+
+/// Sends `body` in the background: the call waits on the fake agent, which
+/// the test plays meanwhile.
+fn spawn_rpc(url: &str, body: Value) -> JoinHandle<Value> {
+    let url = url.to_owned();
+    tokio::spawn(async move { rpc(&url, &body).await })
+}
+
+/// [`spawn_rpc`] for a streaming call: its SSE events once the stream ends.
+fn spawn_rpc_stream(url: &str, body: Value) -> JoinHandle<Vec<Value>> {
+    let url = url.to_owned();
+    tokio::spawn(async move { rpc_stream(&url, &body).await.1 })
+}
+
+/// GetTask for task `t`, the request most tests need an answer to.
+fn get_task_t(id: impl Into<Value>) -> Value {
+    request(id.into(), "GetTask", json!({"id": "t"}))
+}
+
+/// The agent's answer to [`get_task_t`]: task `t`, working.
+fn working_task_t(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}})
+}
+
+/// An error reply carrying the MQTT profile's `a2a_error` marker.
+fn marked_error(id: i64, code: i64, message: &str, marker: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": {"a2a_error": marker}}})
+}
+
+/// The next request the gateway publishes to the agent; `what` names it in
+/// the failure message.
+async fn next_request(agent: &mut RawClient, what: &str) -> Publish {
+    agent
+        .next(Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("no request from the gateway within 5 s: {what}"))
+}
+
+/// Answers the gateway's next request with `reply`; returns the request.
+async fn answer_next(agent: &mut RawClient, reply: &Value) -> Publish {
+    let req = next_request(agent, "a request to answer").await;
+    agent.reply(&req, reply).await;
+    req
+}
+
+/// Answers each of `attempts` requests (the gateway's retries of one call)
+/// with `reply`.
+async fn answer_attempts(agent: &mut RawClient, attempts: usize, reply: &Value) {
+    for _ in 0..attempts {
+        answer_next(agent, reply).await;
+    }
+}
+
+/// Calls `body`, answering each of the `attempts` requests the gateway
+/// publishes for it with `reply`; the call's response.
+async fn rpc_answering(
+    agent: &mut RawClient,
+    url: &str,
+    body: Value,
+    attempts: usize,
+    reply: &Value,
+) -> Value {
+    let call = spawn_rpc(url, body);
+    answer_attempts(agent, attempts, reply).await;
+    call.await.unwrap()
+}
+
+/// Asserts that the gateway publishes no further request for `quiet_ms`.
+async fn assert_no_request_within(agent: &mut RawClient, quiet_ms: u64, why: &str) {
+    let extra = agent.next(Duration::from_millis(quiet_ms)).await;
+    assert!(extra.is_none(), "{why}: {extra:?}");
+}
+
+/// The taskId and contextId the gateway gave a SendMessage request's message.
+fn task_and_context(request: &Value) -> (&str, &str) {
+    let message = &request["params"]["message"];
+    (
+        message["taskId"].as_str().expect("taskId"),
+        message["contextId"].as_str().expect("contextId"),
+    )
 }
 
 fn status_event(id: &Value, task: &str, ctx: &str, state: &str) -> Value {
@@ -74,33 +179,17 @@ async fn serve_emqx_style(mut agent: RawClient) {
             }
             _ => {
                 let msg = &body["params"]["message"];
-                let task = msg["taskId"].as_str().unwrap_or_default().to_owned();
-                let ctx = msg["contextId"].as_str().unwrap_or_default().to_owned();
-                let text = msg["parts"][0]["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                agent
-                    .reply(
-                        &req,
-                        &status_event(&id, &task, &ctx, "TASK_STATE_SUBMITTED"),
-                    )
-                    .await;
-                agent
-                    .reply(&req, &status_event(&id, &task, &ctx, "TASK_STATE_WORKING"))
-                    .await;
-                agent
-                    .reply(
-                        &req,
-                        &artifact_event(&id, &task, &ctx, &text.to_uppercase()),
-                    )
-                    .await;
-                agent
-                    .reply(
-                        &req,
-                        &status_event(&id, &task, &ctx, "TASK_STATE_COMPLETED"),
-                    )
-                    .await;
+                let task = msg["taskId"].as_str().unwrap_or_default();
+                let ctx = msg["contextId"].as_str().unwrap_or_default();
+                let text = msg["parts"][0]["text"].as_str().unwrap_or_default();
+                for item in [
+                    status_event(&id, task, ctx, "TASK_STATE_SUBMITTED"),
+                    status_event(&id, task, ctx, "TASK_STATE_WORKING"),
+                    artifact_event(&id, task, ctx, &text.to_uppercase()),
+                    status_event(&id, task, ctx, "TASK_STATE_COMPLETED"),
+                ] {
+                    agent.reply(&req, &item).await;
+                }
             }
         }
     }
@@ -108,11 +197,8 @@ async fn serve_emqx_style(mut agent: RawClient) {
 
 #[tokio::test]
 async fn an_emqx_style_agent_looks_like_a_proper_a2a_agent() {
-    let broker = Broker::start();
-    let agent = fake_agent(&broker, true).await;
+    let (_broker, agent, gw) = gateway_with_fake_agent(true).await;
     tokio::spawn(serve_emqx_style(agent));
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
     let url = gw.agent_url(AGENT);
 
     // SendMessage: the reply stream is aggregated into the final Task.
@@ -153,28 +239,15 @@ async fn an_emqx_style_agent_looks_like_a_proper_a2a_agent() {
 
 #[tokio::test]
 async fn a_lost_request_is_retried_with_new_correlation_and_the_same_task_id() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-    let call = tokio::spawn(async move {
-        rpc(
-            &url,
-            &request(json!(1), "SendMessage", send_params("again")),
-        )
-        .await
-    });
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
+    let call = spawn_rpc(
+        &gw.agent_url(AGENT),
+        request(json!(1), "SendMessage", send_params("again")),
+    );
 
-    let first = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("first attempt");
+    let first = next_request(&mut agent, "first attempt").await;
     // Dropped: no reply. The gateway must republish.
-    let second = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("second attempt");
+    let second = next_request(&mut agent, "second attempt").await;
     // The profile's QoS 1 on the request path: the broker hands a QoS 1
     // subscriber the lower of the publish's QoS and its own, so this is what the
     // gateway published at.
@@ -186,7 +259,7 @@ async fn a_lost_request_is_retried_with_new_correlation_and_the_same_task_id() {
         );
     }
     let (b1, b2) = (payload_json(&first), payload_json(&second));
-    let corr = |p: &a2a_mqtt_gateway::mqtt::Publish| {
+    let corr = |p: &Publish| {
         p.properties
             .as_ref()
             .unwrap()
@@ -240,17 +313,9 @@ async fn a_lost_request_is_retried_with_new_correlation_and_the_same_task_id() {
 
 #[tokio::test]
 async fn an_agent_that_never_answers_times_out_after_every_attempt() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let mut config = fast_config(&broker);
-    config.requests.max_attempts = 2;
-    let gw = TestGateway::start_with(config).await;
-    gw.wait_agent(AGENT, "online").await;
-    let r = rpc(
-        &gw.agent_url(AGENT),
-        &request(json!(1), "GetTask", json!({"id": "t"})),
-    )
-    .await;
+    let (_broker, mut agent, gw) =
+        tuned_gateway_with_fake_agent(false, |c| c.requests.max_attempts = 2).await;
+    let r = rpc(&gw.agent_url(AGENT), &get_task_t(1)).await;
     assert_eq!(r["error"]["code"], -31003, "{r}");
     assert_eq!(r["error"]["data"][0]["reason"], "AGENT_TIMEOUT");
     assert_eq!(r["error"]["data"][0]["metadata"]["attempts"], "2");
@@ -263,21 +328,10 @@ async fn an_agent_that_never_answers_times_out_after_every_attempt() {
 
 #[tokio::test]
 async fn responder_unavailable_is_retried_then_relayed_under_a_gateway_code() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
     let url = gw.agent_url(AGENT);
-    let call =
-        tokio::spawn(
-            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
-    let busy = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32004, "message": "busy", "data": {"a2a_error": "responder_unavailable"}}});
-    for _ in 0..3 {
-        let req = agent.next(Duration::from_secs(5)).await.expect("attempt");
-        agent.reply(&req, &busy).await;
-    }
-    let r = call.await.unwrap();
+    let busy = marked_error(1, -32004, "busy", "responder_unavailable");
+    let r = rpc_answering(&mut agent, &url, get_task_t(1), 3, &busy).await;
     assert_eq!(
         r["error"]["code"], -31011,
         "not the core UnsupportedOperation code: {r}"
@@ -286,63 +340,40 @@ async fn responder_unavailable_is_retried_then_relayed_under_a_gateway_code() {
     assert!(r["error"]["message"].as_str().unwrap().contains("busy"));
 
     // A busy answer followed by a real one succeeds.
-    let url = gw.agent_url(AGENT);
-    let call =
-        tokio::spawn(
-            async move { rpc(&url, &request(json!(2), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent.reply(&req, &busy).await;
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 2, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}}))
-        .await;
+    let call = spawn_rpc(&url, get_task_t(2));
+    answer_next(&mut agent, &busy).await;
+    answer_next(&mut agent, &working_task_t(2)).await;
     let r = call.await.unwrap();
     assert_eq!(r["result"]["status"]["state"], "TASK_STATE_WORKING", "{r}");
 }
 
 #[tokio::test]
 async fn transport_protocol_errors_are_not_retried() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-    let call =
-        tokio::spawn(
-            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "bad metadata", "data": {"a2a_error": "transport_protocol_error"}}}))
-        .await;
-    let r = call.await.unwrap();
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
+    let r = rpc_answering(
+        &mut agent,
+        &gw.agent_url(AGENT),
+        get_task_t(1),
+        1,
+        &marked_error(1, -32005, "bad metadata", "transport_protocol_error"),
+    )
+    .await;
     assert_eq!(r["error"]["code"], -31012, "{r}");
-    assert!(
-        agent.next(Duration::from_millis(600)).await.is_none(),
-        "no retry"
-    );
+    assert_no_request_within(&mut agent, 600, "no retry").await;
 }
 
 #[tokio::test]
 async fn core_errors_from_agents_are_relayed_unchanged() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-    let call = tokio::spawn(async move {
-        rpc(&url, &request(json!("x"), "GetTask", json!({"id": "t"}))).await
-    });
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
     let error = json!({"code": -32001, "message": "Task not found", "data": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "TASK_NOT_FOUND", "domain": "a2a-protocol.org"}]});
-    agent
-        .reply(
-            &req,
-            &json!({"jsonrpc": "2.0", "id": "whatever", "error": error}),
-        )
-        .await;
-    let r = call.await.unwrap();
+    let r = rpc_answering(
+        &mut agent,
+        &gw.agent_url(AGENT),
+        get_task_t("x"),
+        1,
+        &json!({"jsonrpc": "2.0", "id": "whatever", "error": error}),
+    )
+    .await;
     assert_eq!(r["id"], "x", "the client's id, not the agent's");
     assert_eq!(r["error"], error);
 }
@@ -351,10 +382,7 @@ async fn core_errors_from_agents_are_relayed_unchanged() {
 /// redeliveries, and reach the client every time, streamed and aggregated.
 #[tokio::test]
 async fn identical_appended_chunks_are_all_delivered() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, true).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(true).await;
     let url = gw.agent_url(AGENT);
     let chunk = |id: &Value, task: &str, ctx: &str| {
         json!({"jsonrpc": "2.0", "id": id, "result": {"artifactUpdate": {
@@ -362,8 +390,8 @@ async fn identical_appended_chunks_are_all_delivered() {
             "artifact": {"artifactId": "laugh", "parts": [{"text": "ha"}]}}}})
     };
     for (method, streamed) in [("SendStreamingMessage", true), ("SendMessage", false)] {
-        let u = url.clone();
         let body = request(json!(1), method, send_params("laugh"));
+        let u = url.clone();
         let call = tokio::spawn(async move {
             if streamed {
                 rpc_stream(&u, &body).await.1
@@ -371,12 +399,9 @@ async fn identical_appended_chunks_are_all_delivered() {
                 vec![rpc(&u, &body).await]
             }
         });
-        let req = agent.next(Duration::from_secs(5)).await.unwrap();
+        let req = next_request(&mut agent, method).await;
         let b = payload_json(&req);
-        let (task, ctx) = (
-            b["params"]["message"]["taskId"].as_str().unwrap(),
-            b["params"]["message"]["contextId"].as_str().unwrap(),
-        );
+        let (task, ctx) = task_and_context(&b);
         for _ in 0..3 {
             agent.reply(&req, &chunk(&b["id"], task, ctx)).await;
         }
@@ -406,28 +431,18 @@ async fn identical_appended_chunks_are_all_delivered() {
 
 #[tokio::test]
 async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, true).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(true).await;
     let url = gw.agent_url(AGENT);
 
     // Every item delivered twice (QoS 1 duplicates): the client sees each once
     // (none of these is an appended chunk; see the test above).
-    let u = url.clone();
-    let call = tokio::spawn(async move {
-        rpc_stream(
-            &u,
-            &request(json!(1), "SendStreamingMessage", send_params("dup")),
-        )
-        .await
-    });
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    let b = payload_json(&req);
-    let (task, ctx) = (
-        b["params"]["message"]["taskId"].as_str().unwrap(),
-        b["params"]["message"]["contextId"].as_str().unwrap(),
+    let call = spawn_rpc_stream(
+        &url,
+        request(json!(1), "SendStreamingMessage", send_params("dup")),
     );
+    let req = next_request(&mut agent, "SendStreamingMessage").await;
+    let b = payload_json(&req);
+    let (task, ctx) = task_and_context(&b);
     for item in [
         status_event(&b["id"], task, ctx, "TASK_STATE_WORKING"),
         artifact_event(&b["id"], task, ctx, "once"),
@@ -436,7 +451,7 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
         agent.reply(&req, &item).await;
         agent.reply(&req, &item).await;
     }
-    let (_, events) = call.await.unwrap();
+    let events = call.await.unwrap();
     let artifacts = events
         .iter()
         .filter(|e| e["result"].get("artifactUpdate").is_some())
@@ -449,12 +464,8 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
     );
 
     // Garbage: reported as an invalid agent response.
-    let u = url.clone();
-    let call =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(2), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
+    let call = spawn_rpc(&url, get_task_t(2));
+    let req = next_request(&mut agent, "GetTask").await;
     let props = req.properties.as_ref().unwrap();
     // First a reply with a foreign correlation: ignored.
     let foreign = a2a_mqtt_gateway::mqtt::OutgoingMessage {
@@ -472,36 +483,15 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
         .publish(foreign, Duration::from_secs(1))
         .await
         .unwrap();
-    let garbage = a2a_mqtt_gateway::mqtt::OutgoingMessage {
-        properties: a2a_mqtt_gateway::mqtt::PublishProperties {
-            correlation_data: props.correlation_data.clone(),
-            ..Default::default()
-        },
-        ..a2a_mqtt_gateway::mqtt::OutgoingMessage::new(
-            props.response_topic.clone().unwrap(),
-            &b"\x00\xffnot json"[..],
-        )
-    };
-    agent
-        .handle
-        .publish(garbage, Duration::from_secs(1))
-        .await
-        .unwrap();
+    agent.reply_bytes(&req, &b"\x00\xffnot json"[..]).await;
     let r = call.await.unwrap();
     assert_eq!(r["error"]["code"], -32006, "{r}");
     assert_eq!(r["error"]["data"][0]["reason"], "INVALID_AGENT_RESPONSE");
 
     // A reply about another task is refused.
-    let u = url.clone();
-    let call =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(3), "GetTask", json!({"id": "mine"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 3, "result": {"id": "someone-elses", "status": {"state": "TASK_STATE_WORKING"}}}))
-        .await;
-    let r = call.await.unwrap();
+    let get_mine = request(json!(3), "GetTask", json!({"id": "mine"}));
+    let someone_elses = json!({"jsonrpc": "2.0", "id": 3, "result": {"id": "someone-elses", "status": {"state": "TASK_STATE_WORKING"}}});
+    let r = rpc_answering(&mut agent, &url, get_mine, 1, &someone_elses).await;
     assert_eq!(r["error"]["code"], -32006, "{r}");
     assert!(
         r["error"]["message"]
@@ -516,7 +506,7 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
 /// miss its attempt's first-reply window, and the gateway then asks again.
 async fn answer_get_task_until_done<T>(
     agent: &mut RawClient,
-    mut call: tokio::task::JoinHandle<T>,
+    mut call: JoinHandle<T>,
     task: &str,
     result: Value,
 ) -> T {
@@ -541,39 +531,41 @@ async fn answer_get_task_until_done<T>(
     }
 }
 
-#[tokio::test]
-async fn a_stalled_stream_is_recovered_with_get_task() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, true).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-
-    let u = url.clone();
-    let call = tokio::spawn(async move {
-        rpc_stream(
-            &u,
-            &request(json!(1), "SendStreamingMessage", send_params("slow")),
-        )
-        .await
-    });
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    let b = payload_json(&req);
-    let task = b["params"]["message"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+/// Streams message `text` to the fake agent, which answers with its task
+/// working and then falls silent; each GetTask the gateway asks after the idle
+/// timeout is answered with the task in `state_when_asked`. The stream's events.
+async fn stream_a_stalling_task(
+    agent: &mut RawClient,
+    url: &str,
+    id: i64,
+    text: &str,
+    state_when_asked: &str,
+) -> Vec<Value> {
+    let call = spawn_rpc_stream(
+        url,
+        request(json!(id), "SendStreamingMessage", send_params(text)),
+    );
+    let req = next_request(agent, "SendStreamingMessage").await;
+    let task = task_and_context(&payload_json(&req)).0.to_owned();
     agent
         .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}}}))
         .await;
     // Then silence; the gateway asks GetTask after the idle timeout.
-    let (_, events) = answer_get_task_until_done(
-        &mut agent,
+    answer_get_task_until_done(
+        agent,
         call,
         &task,
-        json!({"id": task, "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"}}),
+        json!({"id": task, "contextId": "c", "status": {"state": state_when_asked}}),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_stalled_stream_is_recovered_with_get_task() {
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(true).await;
+    let url = gw.agent_url(AGENT);
+
+    let events = stream_a_stalling_task(&mut agent, &url, 1, "slow", "TASK_STATE_COMPLETED").await;
     assert_eq!(
         state_of(&events.last().unwrap()["result"]),
         Some("TASK_STATE_COMPLETED"),
@@ -581,30 +573,7 @@ async fn a_stalled_stream_is_recovered_with_get_task() {
     );
 
     // Still running after the silence: the stream ends with a clear error.
-    let u = url.clone();
-    let call = tokio::spawn(async move {
-        rpc_stream(
-            &u,
-            &request(json!(2), "SendStreamingMessage", send_params("slower")),
-        )
-        .await
-    });
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    let b = payload_json(&req);
-    let task = b["params"]["message"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}}}))
-        .await;
-    let (_, events) = answer_get_task_until_done(
-        &mut agent,
-        call,
-        &task,
-        json!({"id": task, "contextId": "c", "status": {"state": "TASK_STATE_WORKING"}}),
-    )
-    .await;
+    let events = stream_a_stalling_task(&mut agent, &url, 2, "slower", "TASK_STATE_WORKING").await;
     let last = events.last().unwrap();
     assert_eq!(last["error"]["code"], -31004, "{events:#?}");
     assert_eq!(
@@ -615,25 +584,17 @@ async fn a_stalled_stream_is_recovered_with_get_task() {
 
 #[tokio::test]
 async fn extended_cards_are_relayed_with_urls_rewritten() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
     let url = gw.agent_url(AGENT);
-    let u = url.clone();
-    let call = tokio::spawn(async move {
-        rpc(&u, &request(json!(1), "GetExtendedAgentCard", json!({}))).await
-    });
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(payload_json(&req)["method"], "GetExtendedAgentCard");
+    let call = spawn_rpc(&url, request(json!(1), "GetExtendedAgentCard", json!({})));
     let mut extended = card_json("Fake (extended)", false);
     extended["signatures"] = json!([{"protected": "x", "signature": "y"}]);
-    agent
-        .reply(
-            &req,
-            &json!({"jsonrpc": "2.0", "id": 1, "result": extended}),
-        )
-        .await;
+    let req = answer_next(
+        &mut agent,
+        &json!({"jsonrpc": "2.0", "id": 1, "result": extended}),
+    )
+    .await;
+    assert_eq!(payload_json(&req)["method"], "GetExtendedAgentCard");
     let r = call.await.unwrap();
     assert_eq!(r["result"]["name"], "Fake (extended)", "{r}");
     assert_eq!(r["result"]["supportedInterfaces"][0]["url"], url.as_str());
@@ -642,11 +603,8 @@ async fn extended_cards_are_relayed_with_urls_rewritten() {
 
 #[tokio::test]
 async fn subscribe_to_task_on_an_emqx_style_agent_starts_with_the_task() {
-    let broker = Broker::start();
-    let agent = fake_agent(&broker, true).await;
+    let (_broker, agent, gw) = gateway_with_fake_agent(true).await;
     tokio::spawn(serve_emqx_style(agent));
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
     let (content_type, events) = rpc_stream(
         &gw.agent_url(AGENT),
         &request(json!(7), "SubscribeToTask", json!({"id": "t-77"})),
@@ -673,28 +631,19 @@ async fn subscribe_to_task_on_an_emqx_style_agent_starts_with_the_task() {
 
 #[tokio::test]
 async fn too_many_requests_in_flight_fail_at_once_with_gateway_overloaded() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let mut config = fast_config(&broker);
-    config.requests.max_in_flight = 1;
-    // A slow agent: the first call stays in flight until answered.
-    config.requests.reply_first_timeout_ms = 10_000;
-    config.requests.max_attempts = 1;
-    let gw = TestGateway::start_with(config).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = tuned_gateway_with_fake_agent(false, |c| {
+        c.requests.max_in_flight = 1;
+        // A slow agent: the first call stays in flight until answered.
+        c.requests.reply_first_timeout_ms = 10_000;
+        c.requests.max_attempts = 1;
+    })
+    .await;
     let url = gw.agent_url(AGENT);
-    let u = url.clone();
-    let first =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
-    let pending = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("the first call reached the agent");
+    let first = spawn_rpc(&url, get_task_t(1));
+    let pending = next_request(&mut agent, "the first call reached the agent").await;
 
     let started = Instant::now();
-    let r = rpc(&url, &request(json!(2), "GetTask", json!({"id": "t"}))).await;
+    let r = rpc(&url, &get_task_t(2)).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "refused at once, not after a timeout: {:?}",
@@ -707,47 +656,26 @@ async fn too_many_requests_in_flight_fail_at_once_with_gateway_overloaded() {
         r["error"]["message"],
         "the gateway is overloaded (1 requests in flight, limit 1); retry later"
     );
-    assert!(
-        agent.next(Duration::from_millis(300)).await.is_none(),
-        "a refused call publishes nothing"
-    );
+    assert_no_request_within(&mut agent, 300, "a refused call publishes nothing").await;
 
     // The first call is unaffected, and once it is answered there is room again.
-    let task = json!({"jsonrpc": "2.0", "id": 1, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}});
+    let task = working_task_t(1);
     agent.reply(&pending, &task).await;
     let r = first.await.unwrap();
     assert_eq!(r["result"]["id"], "t", "{r}");
-    let u = url.clone();
-    let third =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(3), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent
-        .next(Duration::from_secs(5))
-        .await
-        .expect("room again");
+    let third = spawn_rpc(&url, get_task_t(3));
+    let req = next_request(&mut agent, "room again").await;
     agent.reply(&req, &task).await;
     assert_eq!(third.await.unwrap()["result"]["id"], "t");
 }
 
 #[tokio::test]
 async fn request_expired_is_retried_then_relayed_as_agent_request_expired() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-    let call =
-        tokio::spawn(
-            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
-    let expired = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32003, "message": "stale", "data": {"a2a_error": "request_expired"}}});
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
     // Retry-eligible (profile): every attempt is made, each answered "expired".
-    for _ in 0..3 {
-        let req = agent.next(Duration::from_secs(5)).await.expect("attempt");
-        agent.reply(&req, &expired).await;
-    }
-    let r = call.await.unwrap();
+    let expired = marked_error(1, -32003, "stale", "request_expired");
+    let url = gw.agent_url(AGENT);
+    let r = rpc_answering(&mut agent, &url, get_task_t(1), 3, &expired).await;
     assert_eq!(
         r["error"]["code"], -31010,
         "not the core PushNotificationNotSupported code: {r}"
@@ -757,72 +685,37 @@ async fn request_expired_is_retried_then_relayed_as_agent_request_expired() {
     assert_eq!(info["metadata"]["a2aError"], "request_expired");
     assert_eq!(info["metadata"]["agentCode"], "-32003");
     assert!(r["error"]["message"].as_str().unwrap().contains("stale"));
-    assert!(
-        agent.next(Duration::from_millis(300)).await.is_none(),
-        "exactly max_attempts publishes"
-    );
+    assert_no_request_within(&mut agent, 300, "exactly max_attempts publishes").await;
 }
 
 /// The profile pairs each marker with one code; an agent that mixes them is
 /// still reporting a transport error, never a core A2A one.
 #[tokio::test]
 async fn a_profile_error_with_a_mismatched_marker_never_reaches_clients_as_a_core_code() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let gw = TestGateway::start_with(fast_config(&broker)).await;
-    gw.wait_agent(AGENT, "online").await;
+    let (_broker, mut agent, gw) = gateway_with_fake_agent(false).await;
     let url = gw.agent_url(AGENT);
 
     // -32003 (core: PushNotificationNotSupported) marked transport_protocol_error:
     // the marker names it, so it is not retried either.
-    let u = url.clone();
-    let call =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32003, "message": "bad metadata", "data": {"a2a_error": "transport_protocol_error"}}}))
-        .await;
-    let r = call.await.unwrap();
+    let mismatched = marked_error(1, -32003, "bad metadata", "transport_protocol_error");
+    let r = rpc_answering(&mut agent, &url, get_task_t(1), 1, &mismatched).await;
     assert_eq!(r["error"]["code"], -31012, "{r}");
     assert_eq!(
         r["error"]["data"][0]["reason"],
         "AGENT_TRANSPORT_PROTOCOL_ERROR"
     );
     assert_eq!(r["error"]["data"][0]["metadata"]["agentCode"], "-32003");
-    assert!(
-        agent.next(Duration::from_millis(600)).await.is_none(),
-        "no retry"
-    );
+    assert_no_request_within(&mut agent, 600, "no retry").await;
 
     // -32005 (core: ContentTypeNotSupported) marked responder_unavailable:
     // retried as the profile says, then relayed as the agent being unavailable.
-    let u = url.clone();
-    let call =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(2), "GetTask", json!({"id": "t"}))).await },
-        );
-    for _ in 0..3 {
-        let req = agent.next(Duration::from_secs(5)).await.expect("attempt");
-        agent
-            .reply(&req, &json!({"jsonrpc": "2.0", "id": 2, "error": {"code": -32005, "message": "busy", "data": {"a2a_error": "responder_unavailable"}}}))
-            .await;
-    }
-    let r = call.await.unwrap();
+    let busy = marked_error(2, -32005, "busy", "responder_unavailable");
+    let r = rpc_answering(&mut agent, &url, get_task_t(2), 3, &busy).await;
     assert_eq!(r["error"]["code"], -31011, "{r}");
 
     // An unknown marker on a profile code: the code names the transport error.
-    let u = url.clone();
-    let call =
-        tokio::spawn(
-            async move { rpc(&u, &request(json!(3), "GetTask", json!({"id": "t"}))).await },
-        );
-    let req = agent.next(Duration::from_secs(5)).await.unwrap();
-    agent
-        .reply(&req, &json!({"jsonrpc": "2.0", "id": 3, "error": {"code": -32005, "message": "odd", "data": {"a2a_error": "something_else"}}}))
-        .await;
-    let r = call.await.unwrap();
+    let unknown = marked_error(3, -32005, "odd", "something_else");
+    let r = rpc_answering(&mut agent, &url, get_task_t(3), 1, &unknown).await;
     assert_eq!(r["error"]["code"], -31012, "{r}");
 }
 
@@ -831,20 +724,14 @@ async fn a_profile_error_with_a_mismatched_marker_never_reaches_clients_as_a_cor
 /// loaded machine only makes timers late); the ratio and the order carry it.
 #[tokio::test]
 async fn retries_wait_a_doubling_backoff_between_attempts() {
-    let broker = Broker::start();
-    let mut agent = fake_agent(&broker, false).await;
-    let mut config = fast_config(&broker);
-    config.requests.reply_first_timeout_ms = 100;
-    config.requests.retry_backoff_ms = 500;
-    config.requests.retry_jitter = 0.2;
-    config.requests.max_attempts = 3;
-    let gw = TestGateway::start_with(config).await;
-    gw.wait_agent(AGENT, "online").await;
-    let url = gw.agent_url(AGENT);
-    let call =
-        tokio::spawn(
-            async move { rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await },
-        );
+    let (_broker, mut agent, gw) = tuned_gateway_with_fake_agent(false, |c| {
+        c.requests.reply_first_timeout_ms = 100;
+        c.requests.retry_backoff_ms = 500;
+        c.requests.retry_jitter = 0.2;
+        c.requests.max_attempts = 3;
+    })
+    .await;
+    let call = spawn_rpc(&gw.agent_url(AGENT), get_task_t(1));
     let mut arrivals = Vec::new();
     while arrivals.len() < 3 {
         agent
@@ -855,7 +742,7 @@ async fn retries_wait_a_doubling_backoff_between_attempts() {
     }
     let r = call.await.unwrap();
     assert_eq!(r["error"]["code"], -31003, "{r}");
-    assert!(agent.next(Duration::from_millis(300)).await.is_none());
+    assert_no_request_within(&mut agent, 300, "exactly max_attempts publishes").await;
 
     // Each gap is the first-reply timeout plus that retry's backoff.
     let backoff =
@@ -908,19 +795,13 @@ async fn gateways_without_a_configured_instance_get_their_own_ids_and_reply_topi
     let mut topics = Vec::new();
     for gw in [&one, &two] {
         gw.wait_agent(AGENT, "online").await;
-        let url = gw.agent_url(AGENT);
-        let call = tokio::spawn(async move {
-            rpc(&url, &request(json!(1), "GetTask", json!({"id": "t"}))).await
-        });
-        let req = agent.next(Duration::from_secs(5)).await.unwrap();
+        let call = spawn_rpc(&gw.agent_url(AGENT), get_task_t(1));
+        let req = answer_next(&mut agent, &working_task_t(1)).await;
         let topic = req
             .properties
             .as_ref()
             .and_then(|p| p.response_topic.clone())
             .unwrap();
-        agent
-            .reply(&req, &json!({"jsonrpc": "2.0", "id": 1, "result": {"id": "t", "status": {"state": "TASK_STATE_WORKING"}}}))
-            .await;
         assert_eq!(call.await.unwrap()["result"]["id"], "t");
         topics.push(topic);
     }
