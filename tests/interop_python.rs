@@ -13,21 +13,16 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
 use common::install::manifest_dir;
+use common::interop::{InteropGateway, JSONRPC_0_3, JSONRPC_1_0, Mode, REST_0_3, REST_1_0};
 use common::python;
-use common::*;
 
 /// The pinned client under test.
 const SDK_REQUIREMENT: &str = "a2a-sdk==1.3.0";
 const SDK_VERSION: &str = "1.3.0";
-
-const ECHO: &str = "acme/plant1/echo";
-const STREAMER: &str = "acme/plant1/inspect";
-const LONG_RUNNER: &str = "acme/plant1/inspect-long";
 
 /// How long the Python script may take before it counts as hung.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -48,32 +43,6 @@ fn interop_python() -> PathBuf {
     )
 }
 
-/// One way the official client talks to the gateway: `--mode` of the script.
-struct Mode {
-    /// The script's `--mode`.
-    name: &'static str,
-    /// Whether the SDK's transport for this mode implements ListTasks (the
-    /// v0.3 ones raise NotImplementedError: v0.3 has no `tasks/list`).
-    lists: bool,
-}
-
-const JSONRPC_1_0: Mode = Mode {
-    name: "jsonrpc-1.0",
-    lists: true,
-};
-const JSONRPC_0_3: Mode = Mode {
-    name: "jsonrpc-0.3",
-    lists: false,
-};
-const REST_1_0: Mode = Mode {
-    name: "rest-1.0",
-    lists: true,
-};
-const REST_0_3: Mode = Mode {
-    name: "rest-0.3",
-    lists: false,
-};
-
 /// Starts a broker, the three agents and a gateway, runs the script in `mode`
 /// and asserts that it printed `ok {mode} {check}` for every check of that
 /// mode (and `skip {mode} list` where the client has no ListTasks).
@@ -82,112 +51,31 @@ async fn run_mode(mode: Mode) {
         .await
         .expect("venv setup panicked");
 
-    let broker = Broker::start();
-    let _echo = start_agent(&broker, ECHO, echo_card(), echo).await;
-    let _streamer = start_agent(
-        &broker,
-        STREAMER,
-        inspection_card(),
-        Inspection {
-            steps: 4,
-            step_delay: Duration::from_millis(100),
-        },
-    )
-    .await;
-    let _long_runner = start_agent(
-        &broker,
-        LONG_RUNNER,
-        inspection_card(),
-        Inspection {
-            steps: 30,
-            step_delay: Duration::from_millis(200),
-        },
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    for agent in [ECHO, STREAMER, LONG_RUNNER] {
-        gw.wait_agent(agent, "online").await;
-    }
-
-    let script = manifest_dir().join("tests/interop/python_client.py");
-    let started = Instant::now();
-    let run = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args(["--mode", mode.name])
-        .args([gw.base.as_str(), ECHO, STREAMER, LONG_RUNNER])
+    let interop = InteropGateway::start().await;
+    let mut cmd = Command::new(&python);
+    cmd.arg(manifest_dir().join("tests/interop/python_client.py"))
         .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        // The gateway is on loopback: never route the client through a proxy.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCRIPT_TIMEOUT, run)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "[{}] {} hung for {SCRIPT_TIMEOUT:?}",
-                mode.name,
-                script.display()
-            )
-        })
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", python.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = format!(
-        "[{}] {} {} --mode {} exited with {} after {:.1?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        mode.name,
-        python.display(),
-        script.display(),
-        mode.name,
-        out.status,
-        started.elapsed()
-    );
-    println!("{report}");
-
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let run = interop
+        .run_script(cmd, "Python", mode.name, SCRIPT_TIMEOUT)
+        .await;
     assert!(
-        out.status.success(),
-        "[{}] Python client failed:\n{report}",
-        mode.name
+        run.lines()
+            .contains(&format!("a2a-sdk {SDK_VERSION}").as_str()),
+        "[{}] expected the pinned a2a-sdk {SDK_VERSION}:\n{}",
+        mode.name,
+        run.report
     );
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(
-        lines.contains(&format!("a2a-sdk {SDK_VERSION}").as_str()),
-        "[{}] expected the pinned a2a-sdk {SDK_VERSION}:\n{report}",
-        mode.name
-    );
-    let has = |prefix: &str| {
-        lines
-            .iter()
-            .any(|l| *l == prefix || l.starts_with(&format!("{prefix} ")))
-    };
     let mut checks = vec!["card", "send", "stream", "get", "cancel", "wire"];
+    let mut skipped = vec![];
     if mode.lists {
         checks.push("list");
     } else {
-        let skip = format!("skip {} list", mode.name);
-        assert!(has(&skip), "missing `{skip}`:\n{report}");
-        assert!(
-            !has(&format!("ok {} list", mode.name)),
-            "[{}] list is both skipped and passed:\n{report}",
-            mode.name
-        );
+        skipped.push("list");
     }
-    for check in checks {
-        let prefix = format!("ok {} {check}", mode.name);
-        assert!(has(&prefix), "missing `{prefix}`:\n{report}");
-    }
-    let done = format!("all checks passed {}", mode.name);
-    assert!(
-        lines
-            .last()
-            .is_some_and(|l| l.starts_with(&format!("{done} "))),
-        "[{}] the last line is not `{done} ...`:\n{report}",
-        mode.name
-    );
+    run.assert_checks(mode.name, &checks, &skipped);
 
-    gw.shutdown().await;
+    interop.shutdown().await;
 }
 
 /// A2A v1.0 over JSON-RPC (`JsonRpcTransport`).

@@ -16,12 +16,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use a2a_mqtt_gateway::agent::samples::{Inspection, echo, echo_card, inspection_card};
 use a2a_mqtt_gateway::gateway::{self, ErrorKind};
 use common::install::{manifest_dir, run_or_fail};
+use common::interop::run_client;
 use common::python;
 use common::*;
 use serde_json::{Value, json};
@@ -717,33 +718,15 @@ async fn run_schemathesis(
     dir: &std::path::Path,
     args: &[String],
 ) -> (bool, String) {
-    let started = Instant::now();
-    let run = tokio::process::Command::new(python)
-        .args(["-m", "schemathesis.cli"])
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "schemathesis.cli"])
         .args(args)
         .current_dir(dir)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("SCHEMATHESIS_HOOKS")
-        .env("COLUMNS", "160")
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCHEMATHESIS_TIMEOUT, run)
-        .await
-        .unwrap_or_else(|_| panic!("schemathesis hung for {SCHEMATHESIS_TIMEOUT:?}"))
-        .unwrap_or_else(|e| panic!("could not run {}: {e}", python.display()));
-    let report = format!(
-        "$ {} -m schemathesis.cli {}\nexited with {} after {:.1?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        python.display(),
-        args.join(" "),
-        out.status,
-        started.elapsed(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    (out.status.success(), report)
+        .env("COLUMNS", "160");
+    let run = run_client(cmd, "schemathesis", SCHEMATHESIS_TIMEOUT).await;
+    (run.status.success(), run.report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod install;
+pub mod interop;
 pub mod node;
 pub mod procs;
 pub mod python;

@@ -148,6 +148,16 @@ function callOptions() {
   return { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) };
 }
 
+/** The error `call` (a promise) is rejected with; it failing to fail is an error naming `what`. */
+async function rejection(call, what) {
+  return call.then(
+    (answer) => {
+      throw new Error(`${what} answered ${JSON.stringify(answer)}`);
+    },
+    (e) => e
+  );
+}
+
 /** A complete SendMessageRequest for one user text (ts-proto wants every field). */
 function userMessage(text) {
   return {
@@ -565,22 +575,18 @@ class Run {
   async checkErrors(echo, sent) {
     const client = await this.connect(echo);
     const unknown = randomUUID();
-    const missing = await client.getTask({ tenant: '', id: unknown }, callOptions()).then(
-      (t) => {
-        throw new Error(`getTask of an unknown task answered ${JSON.stringify(t)}`);
-      },
-      (e) => e
+    const missing = await rejection(
+      client.getTask({ tenant: '', id: unknown }, callOptions()),
+      'getTask of an unknown task'
     );
     expect(
       missing instanceof sdk.errors.TaskNotFoundError,
       `getTask of an unknown task throws TaskNotFoundError, not ${missing.name}: ${missing.message}`
     );
     // The echo task is completed: cancelling it is refused.
-    const final = await client.cancelTask({ tenant: '', id: sent.id, metadata: undefined }, callOptions()).then(
-      (t) => {
-        throw new Error(`cancelTask of a completed task answered ${JSON.stringify(t)}`);
-      },
-      (e) => e
+    const final = await rejection(
+      client.cancelTask({ tenant: '', id: sent.id, metadata: undefined }, callOptions()),
+      'cancelTask of a completed task'
     );
     expect(
       final instanceof sdk.errors.TaskNotCancelableError,
