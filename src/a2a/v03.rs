@@ -3351,6 +3351,11 @@ mod tests {
         obj
     }
 
+    /// An optional string field's value.
+    fn opt_str(s: Option<String>) -> Option<Value> {
+        s.map(Value::String)
+    }
+
     fn strings() -> impl Strategy<Value = Option<Value>> {
         option::of(vec("[a-z:/.]{1,10}", 0..3).prop_map(|v| json!(v)))
     }
@@ -3390,11 +3395,18 @@ mod tests {
             })
     }
 
-    fn v1_message() -> impl Strategy<Value = Value> {
+    // Shapes v1.0 and v0.3 share: each takes the version's generators of what
+    // it contains (parts, roles and states differ, and v0.3 adds `kind`).
+
+    /// A Message of `part`s from one of `roles`.
+    fn message_of(
+        roles: Vec<&'static str>,
+        part: impl Strategy<Value = Value>,
+    ) -> impl Strategy<Value = Value> {
         (
             id(),
-            select(vec!["ROLE_USER", "ROLE_AGENT"]),
-            vec(v1_part(), 0..4),
+            select(roles),
+            vec(part, 0..4),
             option::of(id()),
             option::of(id()),
             metadata(),
@@ -3407,8 +3419,8 @@ mod tests {
                     with(
                         json!({"messageId": message_id, "role": role, "parts": parts}),
                         vec![
-                            ("contextId", context.map(|c| json!(c))),
-                            ("taskId", task.map(|t| json!(t))),
+                            ("contextId", opt_str(context)),
+                            ("taskId", opt_str(task)),
                             ("metadata", metadata),
                             ("extensions", extensions),
                             ("referenceTaskIds", refs),
@@ -3419,14 +3431,14 @@ mod tests {
             )
     }
 
-    fn v1_state() -> impl Strategy<Value = Value> {
-        select(STATES.iter().map(|(v1, _, _)| *v1).collect::<Vec<_>>()).prop_map(|s| json!(s))
-    }
-
-    fn v1_status() -> impl Strategy<Value = Value> {
+    /// A TaskStatus in a `state`, perhaps with a `message`.
+    fn status_of(
+        state: impl Strategy<Value = Value>,
+        message: impl Strategy<Value = Value>,
+    ) -> impl Strategy<Value = Value> {
         (
-            v1_state(),
-            option::of(v1_message()),
+            state,
+            option::of(message),
             option::of("20[0-9]{2}-0[1-9]-1[0-9]T1[0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z"),
             extra(),
         )
@@ -3435,19 +3447,20 @@ mod tests {
                     json!({"state": state}),
                     vec![
                         ("message", message),
-                        ("timestamp", ts.map(|t| json!(t))),
+                        ("timestamp", opt_str(ts)),
                         ("x-extra", extra),
                     ],
                 )
             })
     }
 
-    fn v1_artifact() -> impl Strategy<Value = Value> {
+    /// An Artifact of `part`s.
+    fn artifact_of(part: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
         (
             id(),
             option::of(".{0,8}"),
             option::of(".{0,8}"),
-            vec(v1_part(), 0..3),
+            vec(part, 0..3),
             metadata(),
             strings(),
             extra(),
@@ -3457,8 +3470,8 @@ mod tests {
                     with(
                         json!({"artifactId": artifact_id, "parts": parts}),
                         vec![
-                            ("name", name.map(|n| json!(n))),
-                            ("description", description.map(|d| json!(d))),
+                            ("name", opt_str(name)),
+                            ("description", opt_str(description)),
                             ("metadata", metadata),
                             ("extensions", extensions),
                             ("x-extra", extra),
@@ -3468,13 +3481,18 @@ mod tests {
             )
     }
 
-    fn v1_task() -> impl Strategy<Value = Value> {
+    /// A Task with a `status`, perhaps `artifact`s and a history of `message`s.
+    fn task_of(
+        status: impl Strategy<Value = Value>,
+        artifact: impl Strategy<Value = Value>,
+        message: impl Strategy<Value = Value>,
+    ) -> impl Strategy<Value = Value> {
         (
             id(),
             id(),
-            v1_status(),
-            option::of(vec(v1_artifact(), 0..3)),
-            option::of(vec(v1_message(), 0..3)),
+            status,
+            option::of(vec(artifact, 0..3)),
+            option::of(vec(message, 0..3)),
             metadata(),
             extra(),
         )
@@ -3483,8 +3501,8 @@ mod tests {
                     with(
                         json!({"id": task_id, "contextId": context, "status": status}),
                         vec![
-                            ("artifacts", artifacts.map(|a| json!(a))),
-                            ("history", history.map(|h| json!(h))),
+                            ("artifacts", artifacts.map(Value::Array)),
+                            ("history", history.map(Value::Array)),
                             ("metadata", metadata),
                             ("x-extra", extra),
                         ],
@@ -3493,19 +3511,22 @@ mod tests {
             )
     }
 
-    fn v1_stream_item() -> impl Strategy<Value = Value> {
-        let status_update = (id(), id(), v1_status(), metadata(), extra()).prop_map(
-            |(t, c, status, metadata, extra)| {
-                with(
-                    json!({"taskId": t, "contextId": c, "status": status}),
-                    vec![("metadata", metadata), ("x-extra", extra)],
-                )
-            },
-        );
-        let artifact_update = (
+    /// A TaskStatusUpdateEvent with a `status`.
+    fn status_update_of(status: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+        (id(), id(), status, metadata(), extra()).prop_map(|(t, c, status, metadata, extra)| {
+            with(
+                json!({"taskId": t, "contextId": c, "status": status}),
+                vec![("metadata", metadata), ("x-extra", extra)],
+            )
+        })
+    }
+
+    /// A TaskArtifactUpdateEvent with an `artifact`.
+    fn artifact_update_of(artifact: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+        (
             id(),
             id(),
-            v1_artifact(),
+            artifact,
             option::of(any::<bool>()),
             option::of(any::<bool>()),
             metadata(),
@@ -3521,34 +3542,24 @@ mod tests {
                         ("x-extra", extra),
                     ],
                 )
-            });
-        prop_oneof![
-            v1_task().prop_map(|t| json!({"task": t})),
-            v1_message().prop_map(|m| json!({"message": m})),
-            status_update.prop_map(|s| json!({"statusUpdate": s})),
-            artifact_update.prop_map(|a| json!({"artifactUpdate": a})),
-        ]
+            })
     }
 
-    /// A v1.0 TaskPushNotificationConfig as it can appear in SendMessage.
-    fn v1_push_config() -> impl Strategy<Value = Value> {
+    /// A push notification config to a `url`, perhaps with an authentication:
+    /// a scheme, credentials and extra fields, which `auth` puts in the
+    /// version's shape.
+    fn push_config_of(
+        url: impl Strategy<Value = String>,
+        auth: fn(Option<String>, Option<String>, Option<Value>) -> Value,
+    ) -> impl Strategy<Value = Value> {
         let auth = (
             option::of("[A-Z][a-z]{2,6}"),
             option::of("[a-z0-9]{1,8}"),
             extra(),
         )
-            .prop_map(|(scheme, credentials, extra)| {
-                with(
-                    json!({}),
-                    vec![
-                        ("scheme", scheme.map(|s| json!(s))),
-                        ("credentials", credentials.map(|c| json!(c))),
-                        ("x-extra", extra),
-                    ],
-                )
-            });
+            .prop_map(move |(scheme, credentials, extra)| auth(scheme, credentials, extra));
         (
-            "https://[a-z]{1,8}\\.example/hook",
+            url,
             option::of(id()),
             option::of(id()),
             option::of(auth),
@@ -3558,13 +3569,59 @@ mod tests {
                 with(
                     json!({"url": url}),
                     vec![
-                        ("id", config_id.map(|i| json!(i))),
-                        ("token", token.map(|t| json!(t))),
+                        ("id", opt_str(config_id)),
+                        ("token", opt_str(token)),
                         ("authentication", auth),
                         ("x-extra", extra),
                     ],
                 )
             })
+    }
+
+    fn v1_message() -> impl Strategy<Value = Value> {
+        message_of(vec!["ROLE_USER", "ROLE_AGENT"], v1_part())
+    }
+
+    fn v1_state() -> impl Strategy<Value = Value> {
+        select(STATES.iter().map(|(v1, _, _)| *v1).collect::<Vec<_>>()).prop_map(|s| json!(s))
+    }
+
+    fn v1_status() -> impl Strategy<Value = Value> {
+        status_of(v1_state(), v1_message())
+    }
+
+    fn v1_artifact() -> impl Strategy<Value = Value> {
+        artifact_of(v1_part())
+    }
+
+    fn v1_task() -> impl Strategy<Value = Value> {
+        task_of(v1_status(), v1_artifact(), v1_message())
+    }
+
+    fn v1_stream_item() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            v1_task().prop_map(|t| json!({"task": t})),
+            v1_message().prop_map(|m| json!({"message": m})),
+            status_update_of(v1_status()).prop_map(|s| json!({"statusUpdate": s})),
+            artifact_update_of(v1_artifact()).prop_map(|a| json!({"artifactUpdate": a})),
+        ]
+    }
+
+    /// A v1.0 TaskPushNotificationConfig as it can appear in SendMessage.
+    fn v1_push_config() -> impl Strategy<Value = Value> {
+        push_config_of(
+            "https://[a-z]{1,8}\\.example/hook",
+            |scheme, credentials, extra| {
+                with(
+                    json!({}),
+                    vec![
+                        ("scheme", opt_str(scheme)),
+                        ("credentials", opt_str(credentials)),
+                        ("x-extra", extra),
+                    ],
+                )
+            },
+        )
     }
 
     fn v1_send_params() -> impl Strategy<Value = Value> {
@@ -3834,10 +3891,6 @@ mod tests {
         // -------------------------------------------------------------------
         // v1.0 generators
         // -------------------------------------------------------------------
-
-        fn opt_str(s: Option<String>) -> Option<Value> {
-            s.map(Value::String)
-        }
 
         /// GetTask params (v0.3 TaskQueryParams).
         fn v1_task_query() -> impl Strategy<Value = Value> {
@@ -4192,156 +4245,53 @@ mod tests {
                 })
         }
 
-        fn v03_message() -> impl Strategy<Value = Value> {
-            (id(), select(vec!["user", "agent"]), vec(v03_part(), 0..4), option::of(id()), option::of(id()),
-                metadata(), strings(), strings(), extra())
-                .prop_map(|(message, role, parts, context, task, metadata, extensions, refs, extra)| {
-                    with(
-                        json!({"kind": "message", "messageId": message, "role": role, "parts": parts}),
-                        vec![
-                            ("contextId", opt_str(context)),
-                            ("taskId", opt_str(task)),
-                            ("metadata", metadata),
-                            ("extensions", extensions),
-                            ("referenceTaskIds", refs),
-                            ("x-extra", extra),
-                        ],
-                    )
-                })
+        /// `value` (an object) with v0.3's `kind`.
+        fn of_kind(kind: &str, mut value: Value) -> Value {
+            value["kind"] = json!(kind);
+            value
         }
 
-        fn v03_state() -> impl Strategy<Value = &'static str> {
-            select(STATES.iter().map(|(_, _, v03)| *v03).collect::<Vec<_>>())
+        fn v03_message() -> impl Strategy<Value = Value> {
+            message_of(vec!["user", "agent"], v03_part()).prop_map(|m| of_kind("message", m))
+        }
+
+        fn v03_state() -> impl Strategy<Value = Value> {
+            select(STATES.iter().map(|(_, _, v03)| *v03).collect::<Vec<_>>()).prop_map(|s| json!(s))
         }
 
         fn v03_status() -> impl Strategy<Value = Value> {
-            (
-                v03_state(),
-                option::of(v03_message()),
-                option::of("20[0-9]{2}-0[1-9]-1[0-9]T1[0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z"),
-                extra(),
-            )
-                .prop_map(|(state, message, ts, extra)| {
-                    with(
-                        json!({"state": state}),
-                        vec![
-                            ("message", message),
-                            ("timestamp", opt_str(ts)),
-                            ("x-extra", extra),
-                        ],
-                    )
-                })
+            status_of(v03_state(), v03_message())
         }
 
         fn v03_artifact() -> impl Strategy<Value = Value> {
-            (
-                id(),
-                option::of(".{0,8}"),
-                option::of(".{0,8}"),
-                vec(v03_part(), 0..3),
-                metadata(),
-                strings(),
-                extra(),
-            )
-                .prop_map(
-                    |(artifact, name, description, parts, metadata, extensions, extra)| {
-                        with(
-                            json!({"artifactId": artifact, "parts": parts}),
-                            vec![
-                                ("name", opt_str(name)),
-                                ("description", opt_str(description)),
-                                ("metadata", metadata),
-                                ("extensions", extensions),
-                                ("x-extra", extra),
-                            ],
-                        )
-                    },
-                )
+            artifact_of(v03_part())
         }
 
         fn v03_task() -> impl Strategy<Value = Value> {
-            (id(), id(), v03_status(), option::of(vec(v03_artifact(), 0..3)), option::of(vec(v03_message(), 0..3)),
-                metadata(), extra())
-                .prop_map(|(task, context, status, artifacts, history, metadata, extra)| {
-                    with(json!({"kind": "task", "id": task, "contextId": context, "status": status}), vec![
-                        ("artifacts", artifacts.map(Value::Array)),
-                        ("history", history.map(Value::Array)),
-                        ("metadata", metadata),
-                        ("x-extra", extra),
-                    ])
-                })
+            task_of(v03_status(), v03_artifact(), v03_message()).prop_map(|t| of_kind("task", t))
         }
 
         /// A v0.3 stream event, `final` true exactly when the state ends the
         /// stream (v1.0 derives it from the state).
         fn v03_event() -> impl Strategy<Value = Value> {
-            let status_update = (id(), id(), v03_status(), metadata(), extra()).prop_map(
-                |(task, context, status, metadata, extra)| {
-                    let ends = STREAM_ENDING_V03_STATES
-                        .contains(&status["state"].as_str().unwrap_or_default());
-                    with(
-                        json!({"kind": "status-update", "taskId": task, "contextId": context,
-                        "status": status, "final": ends}),
-                        vec![("metadata", metadata), ("x-extra", extra)],
-                    )
-                },
-            );
-            let artifact_update = (
-                id(),
-                id(),
-                v03_artifact(),
-                option::of(any::<bool>()),
-                option::of(any::<bool>()),
-                metadata(),
-                extra(),
-            )
-                .prop_map(
-                    |(task, context, artifact, append, last, metadata, extra)| {
-                        with(
-                            json!({"kind": "artifact-update", "taskId": task, "contextId": context,
-                        "artifact": artifact}),
-                            vec![
-                                ("append", append.map(Value::Bool)),
-                                ("lastChunk", last.map(Value::Bool)),
-                                ("metadata", metadata),
-                                ("x-extra", extra),
-                            ],
-                        )
-                    },
-                );
+            let status_update = status_update_of(v03_status()).prop_map(|mut update| {
+                let ends = STREAM_ENDING_V03_STATES
+                    .contains(&update["status"]["state"].as_str().unwrap_or_default());
+                update["final"] = json!(ends);
+                of_kind("status-update", update)
+            });
+            let artifact_update =
+                artifact_update_of(v03_artifact()).prop_map(|a| of_kind("artifact-update", a));
             prop_oneof![v03_task(), v03_message(), status_update, artifact_update]
         }
 
         fn v03_push_config() -> impl Strategy<Value = Value> {
-            let auth = (
-                option::of("[A-Z][a-z]{2,6}"),
-                option::of("[a-z0-9]{1,8}"),
-                extra(),
-            )
-                .prop_map(|(scheme, credentials, extra)| {
-                    with(
-                        json!({"schemes": scheme.into_iter().collect::<Vec<_>>()}),
-                        vec![("credentials", opt_str(credentials)), ("x-extra", extra)],
-                    )
-                });
-            (
-                url(),
-                option::of(id()),
-                option::of(id()),
-                option::of(auth),
-                extra(),
-            )
-                .prop_map(|(url, config, token, auth, extra)| {
-                    with(
-                        json!({"url": url}),
-                        vec![
-                            ("id", opt_str(config)),
-                            ("token", opt_str(token)),
-                            ("authentication", auth),
-                            ("x-extra", extra),
-                        ],
-                    )
-                })
+            push_config_of(url(), |scheme, credentials, extra| {
+                with(
+                    json!({"schemes": scheme.into_iter().collect::<Vec<_>>()}),
+                    vec![("credentials", opt_str(credentials)), ("x-extra", extra)],
+                )
+            })
         }
 
         fn v03_task_push_config() -> impl Strategy<Value = Value> {
