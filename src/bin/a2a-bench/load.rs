@@ -22,10 +22,21 @@ impl Window {
     }
 }
 
+/// What a call reports beyond its latency: for a stream, when its first event
+/// arrived and how many events it carried.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extra {
+    pub first_event: Option<Duration>,
+    pub events: u64,
+}
+
 /// Latencies (µs) of calls that started and ended inside the window.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub latencies_us: Vec<u32>,
+    /// Time to the first event (µs) of the streams among those calls.
+    pub first_event_us: Vec<u32>,
+    pub events: u64,
     pub errors: u64,
     pub first_error: Option<String>,
     pub window: Duration,
@@ -39,12 +50,15 @@ impl Stats {
         };
         for p in parts {
             all.latencies_us.extend(p.latencies_us);
+            all.first_event_us.extend(p.first_event_us);
+            all.events += p.events;
             all.errors += p.errors;
             if all.first_error.is_none() {
                 all.first_error = p.first_error;
             }
         }
         all.latencies_us.sort_unstable();
+        all.first_event_us.sort_unstable();
         all
     }
 
@@ -56,19 +70,36 @@ impl Stats {
         self.count() as f64 / self.window.as_secs_f64().max(1e-9)
     }
 
-    /// The `q` quantile (0..1) in µs; sorted input.
+    /// The `q` quantile (0..1) of the latencies, in µs.
     pub fn quantile_us(&self, q: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.latencies_us.len() - 1) as f64 * q).round() as usize;
-        f64::from(self.latencies_us[i])
+        quantile(&self.latencies_us, q)
     }
+
+    /// The `q` quantile (0..1) of the streams' times to first event, in µs.
+    pub fn first_event_quantile_us(&self, q: f64) -> f64 {
+        quantile(&self.first_event_us, q)
+    }
+
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.window.as_secs_f64().max(1e-9)
+    }
+}
+
+fn quantile(sorted: &[u32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    f64::from(sorted[i])
 }
 
 /// One call of a worker, on its own state.
 pub type Call<S> =
-    for<'a> fn(&'a mut S) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    for<'a> fn(&'a mut S) -> Pin<Box<dyn Future<Output = Result<Extra, String>> + Send + 'a>>;
+
+fn micros(d: Duration) -> u32 {
+    d.as_micros().min(u128::from(u32::MAX)) as u32
+}
 
 /// Runs `call` on `state` until the window closes; records what falls inside.
 pub async fn worker<S: Send>(mut state: S, call: Call<S>, window: Window) -> Stats {
@@ -81,13 +112,11 @@ pub async fn worker<S: Send>(mut state: S, call: Call<S>, window: Window) -> Sta
         let result = call(&mut state).await;
         let end = Instant::now();
         match result {
-            Ok(()) => {
+            Ok(extra) => {
                 if start >= window.record_from && end <= window.record_until {
-                    let us = end
-                        .duration_since(start)
-                        .as_micros()
-                        .min(u128::from(u32::MAX)) as u32;
-                    stats.latencies_us.push(us);
+                    stats.latencies_us.push(micros(end.duration_since(start)));
+                    stats.first_event_us.extend(extra.first_event.map(micros));
+                    stats.events += extra.events;
                 }
             }
             Err(e) => {

@@ -19,13 +19,14 @@ mod reference;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use a2a_mqtt_gateway::a2a::types::TaskState;
 use a2a_mqtt_gateway::mqtt::{
     Inbound, MqttSession, OutboundRequest, OutgoingMessage, Publish, PublishProperties, QoS,
     ReplyRouter, Requester, RetryPolicy, SessionOptions,
 };
 use bytes::Bytes;
 use clap::Parser;
-use load::Stats;
+use load::{Extra, Stats};
 use serde_json::{Value, json};
 
 #[derive(Parser, Debug, Clone)]
@@ -177,7 +178,15 @@ async fn run(args: Args) -> Result<(), String> {
         }
     }
     report.print_targets();
-    Ok(())
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} measured series had failed calls or none at all:\n{}",
+            report.failures.len(),
+            report.failures.join("\n")
+        ))
+    }
 }
 
 /// A scratch directory removed at the end.
@@ -270,9 +279,11 @@ struct DirectWorker {
     topic: String,
 }
 
-fn direct_call(
-    w: &mut DirectWorker,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+/// What a load worker's call returns.
+type CallFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Extra, String>> + Send + 'a>>;
+
+fn direct_call(w: &mut DirectWorker) -> CallFuture<'_> {
     Box::pin(async move {
         // Over MQTT the requester mints Task.id, as the gateway does.
         let body = rpc(
@@ -286,8 +297,53 @@ fn direct_call(
             .await
             .map_err(|e| e.to_string())?;
         let reply = exchange.next().await.map_err(|e| e.to_string())?;
-        check_completed(&reply.payload)
+        check_completed(&reply.payload).map(|()| Extra::default())
     })
+}
+
+/// SendStreamingMessage straight over MQTT: the replies of one correlation,
+/// read until the stream's end (a terminal or interrupted state, or a Message).
+fn direct_stream(w: &mut DirectWorker) -> CallFuture<'_> {
+    Box::pin(async move {
+        let start = Instant::now();
+        let body = rpc(
+            "SendStreamingMessage",
+            send_message_body(Some(uuid::Uuid::new_v4().to_string())),
+        );
+        let request = OutboundRequest::new(w.topic.clone(), body);
+        let mut exchange = w
+            .requester
+            .start(&request, &|_| false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut extra = Extra::default();
+        loop {
+            let reply = exchange.next().await.map_err(|e| e.to_string())?;
+            extra.first_event.get_or_insert_with(|| start.elapsed());
+            extra.events += 1;
+            if stream_ends(&reply.payload)? {
+                return Ok(extra);
+            }
+        }
+    })
+}
+
+/// Whether a streamed reply ends the stream, as the gateway decides it.
+fn stream_ends(payload: &[u8]) -> Result<bool, String> {
+    let v: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    if v.get("error").is_some() {
+        return Err(format!("stream error: {v}"));
+    }
+    let result = &v["result"];
+    if result.get("message").is_some() {
+        return Ok(true);
+    }
+    let state = result
+        .pointer("/statusUpdate/status/state")
+        .or_else(|| result.pointer("/task/status/state"))
+        .and_then(Value::as_str)
+        .and_then(TaskState::parse);
+    Ok(state.is_some_and(TaskState::ends_stream))
 }
 
 fn check_completed(payload: &[u8]) -> Result<(), String> {
@@ -309,9 +365,7 @@ struct HttpWorker {
     path: String,
 }
 
-fn http_send(
-    w: &mut HttpWorker,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+fn http_send(w: &mut HttpWorker) -> CallFuture<'_> {
     Box::pin(async move {
         let (status, body) = w
             .conn
@@ -320,20 +374,11 @@ fn http_send(
         if status != 200 {
             return Err(format!("HTTP {status}"));
         }
-        check_completed(&body)
+        check_completed(&body).map(|()| Extra::default())
     })
 }
 
-struct StreamWorker {
-    conn: http::Conn,
-    path: String,
-    first_event_us: Vec<u32>,
-    events: usize,
-}
-
-fn http_stream(
-    w: &mut StreamWorker,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+fn http_stream(w: &mut HttpWorker) -> CallFuture<'_> {
     Box::pin(async move {
         let (first, events) = w
             .conn
@@ -342,9 +387,10 @@ fn http_stream(
                 rpc("SendStreamingMessage", send_message_body(None)),
             )
             .await?;
-        w.first_event_us.push(first.as_micros() as u32);
-        w.events += events;
-        Ok(())
+        Ok(Extra {
+            first_event: Some(first),
+            events: events as u64,
+        })
     })
 }
 
@@ -389,7 +435,7 @@ async fn latency_suite(
          a bare axum+rumqttc composition (src/bin/a2a-bench/reference.rs)"
     );
     println!(
-        "{:>4} | {:>9} {:>7} {:>7} | {:>9} {:>7} {:>7} | {:>9} {:>7} | {:>6} {:>7} {:>6} | {:>9} {:>8} {:>9}",
+        "{:>4} | {:>9} {:>7} {:>7} | {:>9} {:>7} {:>7} | {:>9} {:>7} | {:>6} {:>7} {:>6}",
         "c",
         "direct/s",
         "p50 µs",
@@ -402,10 +448,8 @@ async fn latency_suite(
         "ratio",
         "Δp50 µs",
         "gw/ref",
-        "stream/s",
-        "ttfe p50",
-        "events/s"
     );
+    let mut stream_rows = Vec::new();
     for &c in &args.concurrency {
         let client = Arc::new(
             DirectClient::connect(broker, &format!("d{}", uuid::Uuid::new_v4().simple())).await?,
@@ -479,12 +523,33 @@ async fn latency_suite(
         let (direct, direct_cpu) = median_round(directs);
         let (send, send_cpu) = median_round(sends);
         let (refd, ref_cpu) = median_round(refs);
-        let (stream, ttfe, events) = stream_run(c, &base, &path, warmup, window).await?;
+        let (direct_streams, direct_streams_cpu) = load::run(
+            c,
+            warmup,
+            window,
+            probe.clone(),
+            |_| {
+                let requester = client.requester.clone();
+                let topic = topic.clone();
+                async move { Ok(DirectWorker { requester, topic }) }
+            },
+            direct_stream,
+        )
+        .await?;
+        let (streams, streams_cpu) = load::run(
+            c,
+            warmup,
+            window,
+            probe.clone(),
+            over_http(&base),
+            http_stream,
+        )
+        .await?;
         let ratio = send.per_sec() / direct.per_sec();
         let dp50 = send.quantile_us(0.5) - direct.quantile_us(0.5);
         let vs_ref = send.per_sec() / refd.per_sec();
         println!(
-            "{:>4} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} | {:>5.2}x {:>+7.0} {:>5.2}x | {:>9.0} {:>8.0} {:>9.0}",
+            "{:>4} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} {:>7.0} | {:>9.0} {:>7.0} | {:>5.2}x {:>+7.0} {:>5.2}x",
             c,
             direct.per_sec(),
             direct.quantile_us(0.5),
@@ -497,9 +562,6 @@ async fn latency_suite(
             ratio,
             dp50,
             vs_ref,
-            stream.per_sec(),
-            ttfe,
-            events,
         );
         println!(
             "     CPU µs per call: direct [{}] | send [{}] | ref [{}]",
@@ -511,16 +573,18 @@ async fn latency_suite(
             ("direct", &direct),
             ("send", &send),
             ("ref", &refd),
-            ("stream", &stream),
+            ("direct stream", &direct_streams),
+            ("stream", &streams),
         ] {
-            if s.errors > 0 {
-                println!(
-                    "     {name}: {} errors, first: {}",
-                    s.errors,
-                    s.first_error.as_deref().unwrap_or("-")
-                );
-            }
+            report.check_series(&format!("{broker_name} c={c} {name}"), s);
         }
+        stream_rows.push(StreamRow {
+            c,
+            direct: direct_streams,
+            direct_cpu: direct_streams_cpu,
+            gateway: streams,
+            gateway_cpu: streams_cpu,
+        });
         if broker_name == "mosquitto" {
             report.points.push(Point {
                 c,
@@ -531,6 +595,7 @@ async fn latency_suite(
             });
         }
     }
+    print_stream_rows(broker_name, &stream_rows);
     println!(
         "gateway RSS idle: {} KiB; agent RSS after the runs (task store full): {} KiB\n",
         idle.unwrap_or(0),
@@ -549,76 +614,61 @@ fn median_round(mut rounds: Vec<(Stats, procs::CpuUse)>) -> (Stats, procs::CpuUs
     rounds.swap_remove(mid)
 }
 
-/// SendStreamingMessage closed loop: streams/s, time-to-first-event p50 (µs), events/s.
-async fn stream_run(
+/// SendStreamingMessage at one concurrency, straight over MQTT and through the gateway.
+struct StreamRow {
     c: usize,
-    base: &str,
-    path: &str,
-    warmup: Duration,
-    window: Duration,
-) -> Result<(Stats, f64, f64), String> {
-    let started = Instant::now() + warmup;
-    let mut states = Vec::with_capacity(c);
-    for _ in 0..c {
-        states.push(StreamWorker {
-            conn: http::Conn::open(base).await?,
-            path: path.to_owned(),
-            first_event_us: Vec::new(),
-            events: 0,
-        });
+    direct: Stats,
+    direct_cpu: procs::CpuUse,
+    gateway: Stats,
+    gateway_cpu: procs::CpuUse,
+}
+
+fn print_stream_rows(broker_name: &str, rows: &[StreamRow]) {
+    println!("\n== SendStreamingMessage, broker: {broker_name} ==");
+    println!(
+        "direct: the MQTT requester reads the replies until the stream ends; gateway: SSE through \
+         the gateway. ttfe: time to the first event"
+    );
+    println!(
+        "{:>4} | {:>9} {:>7} {:>7} {:>8} | {:>9} {:>7} {:>7} {:>8} {:>8} {:>9} | {:>6} {:>9}",
+        "c",
+        "direct/s",
+        "p50 µs",
+        "p99 µs",
+        "ttfe p50",
+        "gw/s",
+        "p50 µs",
+        "p99 µs",
+        "ttfe p50",
+        "ttfe p99",
+        "events/s",
+        "ratio",
+        "Δttfe p50"
+    );
+    for r in rows {
+        let (d, g) = (&r.direct, &r.gateway);
+        println!(
+            "{:>4} | {:>9.0} {:>7.0} {:>7.0} {:>8.0} | {:>9.0} {:>7.0} {:>7.0} {:>8.0} {:>8.0} {:>9.0} | {:>5.2}x {:>+9.0}",
+            r.c,
+            d.per_sec(),
+            d.quantile_us(0.5),
+            d.quantile_us(0.99),
+            d.first_event_quantile_us(0.5),
+            g.per_sec(),
+            g.quantile_us(0.5),
+            g.quantile_us(0.99),
+            g.first_event_quantile_us(0.5),
+            g.first_event_quantile_us(0.99),
+            g.events_per_sec(),
+            g.per_sec() / d.per_sec(),
+            g.first_event_quantile_us(0.5) - d.first_event_quantile_us(0.5),
+        );
+        println!(
+            "     CPU µs per stream: direct [{}] | gateway [{}]",
+            r.direct_cpu.per_call(d.count()),
+            r.gateway_cpu.per_call(g.count())
+        );
     }
-    let win = load::Window::after(warmup, window);
-    let handles: Vec<_> = states
-        .into_iter()
-        .map(|s| {
-            tokio::spawn(async move {
-                let mut s = s;
-                let mut stats = Stats::default();
-                loop {
-                    let t = Instant::now();
-                    if t >= win.record_until {
-                        break;
-                    }
-                    let before = s.events;
-                    match http_stream(&mut s).await {
-                        Ok(()) if t >= win.record_from && Instant::now() <= win.record_until => {
-                            stats.latencies_us.push(t.elapsed().as_micros() as u32);
-                        }
-                        Ok(()) => {
-                            s.first_event_us.pop();
-                            s.events = before;
-                        }
-                        Err(e) => {
-                            stats.errors += 1;
-                            stats.first_error.get_or_insert(e);
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-                (stats, s.first_event_us, s.events)
-            })
-        })
-        .collect();
-    let mut parts = Vec::new();
-    let mut ttfe = Vec::new();
-    let mut events = 0usize;
-    for h in handles {
-        let (stats, firsts, ev) = h.await.map_err(|e| e.to_string())?;
-        parts.push(stats);
-        ttfe.extend(firsts);
-        events += ev;
-    }
-    let _ = started;
-    ttfe.sort_unstable();
-    let p50 = ttfe
-        .get(ttfe.len() / 2)
-        .copied()
-        .map_or(f64::NAN, f64::from);
-    Ok((
-        Stats::merge(parts, window),
-        p50,
-        events as f64 / window.as_secs_f64(),
-    ))
 }
 
 /// Waits until /readyz says ready with at least `agents` agents; returns how long.
@@ -954,6 +1004,8 @@ async fn hold_streams(
 
 #[derive(Default)]
 struct Report {
+    /// Series that failed calls or completed none: the run exits non-zero.
+    failures: Vec<String>,
     points: Vec<Point>,
     discovery: Vec<Discovery>,
     streams: Vec<(Transport, usize, f64)>,
@@ -977,6 +1029,21 @@ struct Discovery {
 }
 
 impl Report {
+    /// Records a series whose calls failed, or that completed none, and says so.
+    fn check_series(&mut self, name: &str, s: &Stats) {
+        if s.errors == 0 && s.count() > 0 {
+            return;
+        }
+        let failure = format!(
+            "{name}: {} calls, {} errors, first: {}",
+            s.count(),
+            s.errors,
+            s.first_error.as_deref().unwrap_or("-")
+        );
+        println!("     {failure}");
+        self.failures.push(failure);
+    }
+
     fn print_targets(&self) {
         println!("== targets ==");
         let line = |name: &str, got: String, target: &str, met: bool| {
