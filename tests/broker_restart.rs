@@ -12,13 +12,7 @@ use serde_json::{Value, json};
 const ECHO: &str = "acme/plant1/echo";
 
 async fn readyz(gw: &TestGateway) -> (u16, Value) {
-    let r = http()
-        .get(format!("{}/readyz", gw.base))
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
+    get_json(&format!("{}/readyz", gw.base)).await
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@ use a2a_mqtt_gateway::mqtt::SessionState;
 use common::*;
 use serde_json::{Value, json};
 
+const ECHO: &str = "acme/plant1/echo";
+
 async fn card_of(gw: &TestGateway, agent: &str, headers: &[(&str, &str)]) -> (u16, Value) {
     let mut req = http().get(format!(
         "{}/.well-known/agent-card.json",
@@ -17,25 +19,15 @@ async fn card_of(gw: &TestGateway, agent: &str, headers: &[(&str, &str)]) -> (u1
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    status_and_json(req.send().await.unwrap()).await
 }
 
 #[tokio::test]
 async fn registered_agents_are_served_with_urls_rewritten_to_the_gateway() {
     let broker = Broker::start();
-    let _agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
 
-    let (status, card) = card_of(&gw, "acme/plant1/echo", &[]).await;
+    let (status, card) = card_of(&gw, ECHO, &[]).await;
     assert_eq!(status, 200);
     assert_eq!(card["name"], "Echo");
     let ifaces = card["supportedInterfaces"].as_array().unwrap();
@@ -54,7 +46,7 @@ async fn registered_agents_are_served_with_urls_rewritten_to_the_gateway() {
     // Behind a proxy.
     let (_, card) = card_of(
         &gw,
-        "acme/plant1/echo",
+        ECHO,
         &[
             ("X-Forwarded-Proto", "https"),
             ("X-Forwarded-Host", "a2a.example.com"),
@@ -84,23 +76,12 @@ async fn registered_agents_are_served_with_urls_rewritten_to_the_gateway() {
 #[tokio::test]
 async fn public_url_from_config_wins() {
     let broker = Broker::start();
-    let _agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
+    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
     let mut config = test_config(&broker);
     config.http.public_url = Some("https://gw.example.org/a2a".into());
     let gw = TestGateway::start_with(config).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
-    let (_, card) = card_of(
-        &gw,
-        "acme/plant1/echo",
-        &[("X-Forwarded-Host", "ignored.example")],
-    )
-    .await;
+    gw.wait_agent(ECHO, "online").await;
+    let (_, card) = card_of(&gw, ECHO, &[("X-Forwarded-Host", "ignored.example")]).await;
     assert_eq!(
         card["supportedInterfaces"][0]["url"],
         "https://gw.example.org/a2a/agents/acme/plant1/echo"
@@ -163,30 +144,20 @@ async fn updates_replace_and_empty_retained_unregisters() {
 #[tokio::test]
 async fn a_killed_agent_is_marked_offline_by_its_will_and_fails_fast() {
     let broker = Broker::start();
-    let agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
+    let agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
     let mut config = test_config(&broker);
     config.requests.reply_first_timeout_ms = 15_000; // the profile default
     let gw = TestGateway::start_with(config).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
+    gw.wait_agent(ECHO, "online").await;
 
     agent.abort().await; // connection dropped without DISCONNECT
-    gw.wait_agent("acme/plant1/echo", "offline").await;
-    let entry = gw
-        .state
-        .index()
-        .get(&"acme/plant1/echo".parse().unwrap())
-        .unwrap();
+    gw.wait_agent(ECHO, "offline").await;
+    let entry = gw.state.index().get(&ECHO.parse().unwrap()).unwrap();
     assert_eq!(entry.status_source.as_deref(), Some("lwt"));
 
     let started = std::time::Instant::now();
     let r = rpc(
-        &gw.agent_url("acme/plant1/echo"),
+        &gw.agent_url(ECHO),
         &request(json!(1), "SendMessage", send_params("hi")),
     )
     .await;
@@ -198,29 +169,17 @@ async fn a_killed_agent_is_marked_offline_by_its_will_and_fails_fast() {
         "failed at once, not after 15 s"
     );
     // The card is still served (it is registered, just offline).
-    let (status, _) = card_of(&gw, "acme/plant1/echo", &[]).await;
+    let (status, _) = card_of(&gw, ECHO, &[]).await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn a_graceful_shutdown_republishes_the_card_offline() {
     let broker = Broker::start();
-    let agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
+    let (agent, gw) = gateway_with_echo(&broker, ECHO).await;
     agent.shutdown().await;
-    gw.wait_agent("acme/plant1/echo", "offline").await;
-    let entry = gw
-        .state
-        .index()
-        .get(&"acme/plant1/echo".parse().unwrap())
-        .unwrap();
+    gw.wait_agent(ECHO, "offline").await;
+    let entry = gw.state.index().get(&ECHO.parse().unwrap()).unwrap();
     assert_eq!(entry.status_source.as_deref(), Some("agent"), "not the LWT");
 }
 
@@ -373,15 +332,7 @@ async fn discovery_filters_limit_what_is_indexed() {
 #[tokio::test]
 async fn cards_fetched_over_http2_point_at_the_address_the_client_used() {
     let broker = Broker::start();
-    let _agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
     // `localhost`, not the 127.0.0.1 the gateway listens on, nor http.listen's port.
     let base = format!("http://localhost:{}", gw.addr.port());
     assert_ne!(gw.state.config().http.listen, gw.addr.to_string());
@@ -402,27 +353,18 @@ async fn cards_fetched_over_http2_point_at_the_address_the_client_used() {
     let expected = format!("{base}/agents/acme/plant1/echo");
     assert_eq!(card["supportedInterfaces"][0]["url"], expected, "{card:#}");
     // The registry names the same endpoint.
-    let entry: Value = h2
+    let registry = h2
         .get(format!("{base}/api/v1/agents/acme/plant1/echo"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let (_, entry) = status_and_json(registry).await;
     assert!(entry.to_string().contains(&expected), "{entry:#}");
 }
 
 /// `a2a_gateway_invalid_cards_total` from `/metrics`.
 async fn invalid_cards_metric(gw: &TestGateway) -> u64 {
-    let text = http()
-        .get(format!("{}/metrics", gw.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.metrics().await;
     assert!(
         text.contains("# HELP a2a_gateway_invalid_cards Agent cards refused as invalid"),
         "{text}"

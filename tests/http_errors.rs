@@ -16,8 +16,7 @@ async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    status_and_json(r).await
 }
 
 #[tokio::test]

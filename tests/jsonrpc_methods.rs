@@ -21,9 +21,7 @@ fn fast_inspection() -> Inspection {
 #[tokio::test]
 async fn send_message_blocks_until_the_task_completes() {
     let broker = Broker::start();
-    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent(ECHO, "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
 
     let r = rpc(
         &gw.agent_url(ECHO),
@@ -216,9 +214,7 @@ async fn streaming_starts_with_the_task_and_ends_on_completion() {
 #[tokio::test]
 async fn ids_are_echoed_exactly() {
     let broker = Broker::start();
-    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent(ECHO, "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
     for id in [json!(7), json!("seven"), json!(7.5), json!(-1), json!(null)] {
         let r = rpc(
             &gw.agent_url(ECHO),
@@ -344,9 +340,7 @@ async fn get_list_cancel_and_subscribe() {
 #[tokio::test]
 async fn multi_turn_input_required() {
     let broker = Broker::start();
-    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent(ECHO, "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
     let url = gw.agent_url(ECHO);
 
     let first = rpc(&url, &request(json!(1), "SendMessage", send_params("/ask"))).await;
@@ -386,9 +380,7 @@ async fn multi_turn_input_required() {
 #[tokio::test]
 async fn push_notification_methods_are_not_supported() {
     let broker = Broker::start();
-    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent(ECHO, "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
     for method in [
         "CreateTaskPushNotificationConfig",
         "GetTaskPushNotificationConfig",
@@ -402,26 +394,18 @@ async fn push_notification_methods_are_not_supported() {
         .await;
         assert_eq!(r["error"]["code"], -32003, "{method}: {r}");
     }
-    let card: Value = http()
-        .get(format!(
-            "{}/.well-known/agent-card.json",
-            gw.agent_url(ECHO)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, card) = get_json(&format!(
+        "{}/.well-known/agent-card.json",
+        gw.agent_url(ECHO)
+    ))
+    .await;
     assert_eq!(card["capabilities"]["pushNotifications"], false);
 }
 
 #[tokio::test]
 async fn trailing_slash_and_concurrent_callers_get_their_own_answers() {
     let broker = Broker::start();
-    let _agent = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent(ECHO, "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, ECHO).await;
     let url = format!("{}/", gw.agent_url(ECHO));
     let calls = (0..64).map(|i| {
         let url = url.clone();

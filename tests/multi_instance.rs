@@ -214,13 +214,9 @@ async fn within<T>(secs: u64, what: &str, fut: impl std::future::Future<Output =
         .unwrap_or_else(|_| panic!("{what}: no answer within {secs} s"))
 }
 
+/// [`common::get_json`], bounded: a gateway under test may stop answering.
 async fn get_json(url: &str) -> (u16, Value) {
-    within(10, url, async {
-        let r = http().get(url).send().await.expect("GET");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-    .await
+    within(10, url, common::get_json(url)).await
 }
 
 /// A JSON-RPC SendMessage; the HTTP status and body (or the transport error).
@@ -271,12 +267,7 @@ async fn sse(req: reqwest::RequestBuilder) -> mpsc::Receiver<Value> {
         .await
         .expect("SSE request");
     assert_eq!(r.status(), 200, "SSE status");
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let ct = content_type(&r);
     assert!(ct.starts_with("text/event-stream"), "content type {ct}");
     sse_events(r)
 }
@@ -527,12 +518,7 @@ async fn both_instances_index_the_same_agents() {
     .await
     .expect("POST through nginx");
     let status = r.status();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&r);
     let body = r.text().await.unwrap_or_default();
     assert!(
         content_type.starts_with("application/json")

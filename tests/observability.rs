@@ -2,38 +2,13 @@
 
 mod common;
 
-use a2a_mqtt_gateway::agent::samples;
 use common::*;
 use serde_json::json;
-
-async fn metrics(gw: &TestGateway) -> String {
-    let r = http()
-        .get(format!("{}/metrics", gw.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    r.text().await.unwrap()
-}
 
 #[tokio::test]
 async fn metrics_count_calls_agents_and_connection() {
     let broker = Broker::start();
-    let _agent = start_agent(
-        &broker,
-        "acme/plant1/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("acme/plant1/echo", "online").await;
+    let (_agent, gw) = gateway_with_echo(&broker, "acme/plant1/echo").await;
     let url = gw.agent_url("acme/plant1/echo");
     for i in 0..3 {
         rpc(&url, &request(json!(i), "SendMessage", send_params("m"))).await;
@@ -55,7 +30,7 @@ async fn metrics_count_calls_agents_and_connection() {
         .await
         .unwrap();
 
-    let text = metrics(&gw).await;
+    let text = gw.metrics().await;
     for line in [
         "a2a_gateway_calls_total{binding=\"jsonrpc\",method=\"SendMessage\",outcome=\"ok\"} 3",
         "a2a_gateway_calls_total{binding=\"jsonrpc\",method=\"GetTask\",outcome=\"TASK_NOT_FOUND\"} 1",

@@ -7,12 +7,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 
-async fn get_json(url: &str) -> (u16, Value) {
-    let r = http().get(url).send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
 fn card(name: &str, skills: &[(&str, &[&str])]) -> Value {
     let mut c = card_json(name, true);
     c["skills"] = Value::Array(
@@ -369,18 +363,9 @@ pattern write $a2a/v1/discovery/%c
 
 #[tokio::test]
 async fn registrations_the_broker_refuses_are_broker_refused() {
-    use a2a_mqtt_gateway::agent::samples;
     let broker = Broker::start_with_acl(OWN_CARD_ONLY);
     // Agents still announce themselves, and the gateway still sees them.
-    let _echo = start_agent(
-        &broker,
-        "acme/line/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
-    let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("acme/line/echo", "online").await;
+    let (_echo, gw) = gateway_with_echo(&broker, "acme/line/echo").await;
     let api = format!("{}/api/v1/agents", gw.base);
 
     // PUT answers only once the broker has answered: here with a refusal.
@@ -390,8 +375,7 @@ async fn registrations_the_broker_refuses_are_broker_refused() {
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let e: Value = r.json().await.unwrap();
+    let (status, e) = status_and_json(r).await;
     assert_eq!(status, 502, "{e}");
     assert_eq!(e["error"]["status"], "PERMISSION_DENIED", "{e}");
     assert_eq!(e["error"]["details"][0]["reason"], "BROKER_REFUSED", "{e}");
@@ -410,8 +394,7 @@ async fn registrations_the_broker_refuses_are_broker_refused() {
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let e: Value = r.json().await.unwrap();
+    let (status, e) = status_and_json(r).await;
     assert_eq!(status, 502, "{e}");
     assert_eq!(e["error"]["details"][0]["reason"], "BROKER_REFUSED", "{e}");
     tokio::time::sleep(Duration::from_millis(300)).await;

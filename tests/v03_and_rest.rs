@@ -39,8 +39,7 @@ async fn post(url: &str, version: Option<&str>, body: &Value) -> (u16, Value) {
         req = req.header("A2A-Version", v);
     }
     let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    status_and_json(r).await
 }
 
 async fn get(url: &str, version: Option<&str>) -> (u16, Value) {
@@ -49,8 +48,7 @@ async fn get(url: &str, version: Option<&str>) -> (u16, Value) {
         req = req.header("A2A-Version", v);
     }
     let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    status_and_json(r).await
 }
 
 /// SSE `data:` payloads of a streaming POST or GET, with the event names.
@@ -71,12 +69,7 @@ async fn sse(
     }
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let ct = content_type(&r);
     let text = r.text().await.unwrap();
     let events = text
         .split("\n\n")

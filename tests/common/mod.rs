@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use a2a_mqtt_gateway::agent::{Agent, CardBuilder, Handler, RunningAgent};
+use a2a_mqtt_gateway::agent::{Agent, CardBuilder, Handler, RunningAgent, samples};
 use a2a_mqtt_gateway::config::Config;
 use a2a_mqtt_gateway::gateway::{AppState, Gateway};
 use a2a_mqtt_gateway::mqtt::{
@@ -365,6 +365,19 @@ impl TestGateway {
         format!("{}/agents/{agent}", self.base)
     }
 
+    /// `GET /metrics`: the Prometheus text (asserting a 200 in text/plain).
+    pub async fn metrics(&self) -> String {
+        let r = http()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(r.status(), 200);
+        let content_type = content_type(&r);
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        r.text().await.expect("metrics text")
+    }
+
     /// Waits until the index has `agent` with `status`.
     pub async fn wait_agent(&self, agent: &str, status: &str) {
         let addr = agent.parse().expect("agent addr");
@@ -432,12 +445,41 @@ pub async fn start_agent(
     agent
 }
 
+/// Starts the sample echo agent `addr` on `broker`, and a gateway that has it
+/// online.
+pub async fn gateway_with_echo(broker: &Broker, addr: &str) -> (RunningAgent, TestGateway) {
+    let agent = start_agent(broker, addr, samples::echo_card(), samples::echo).await;
+    let gw = TestGateway::start(broker).await;
+    gw.wait_agent(addr, "online").await;
+    (agent, gw)
+}
+
 pub fn http() -> reqwest::Client {
     a2a_mqtt_gateway::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .expect("client")
+}
+
+/// A response's status, and its body as JSON (null when it is not JSON).
+pub async fn status_and_json(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET url`: the status and the JSON body (null when it is not JSON).
+pub async fn get_json(url: &str) -> (u16, Value) {
+    status_and_json(http().get(url).send().await.expect("GET")).await
+}
+
+/// A response's Content-Type ("" when it has none).
+pub fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// POSTs a JSON-RPC body and returns the parsed response.
@@ -475,12 +517,7 @@ pub fn stream_request(url: &str, body: &Value) -> reqwest::RequestBuilder {
 /// server closes the stream. Also returns the content type.
 pub async fn rpc_stream(url: &str, body: &Value) -> (String, Vec<Value>) {
     let r = stream_request(url, body).send().await.expect("request");
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&r);
     let text = r.text().await.expect("body");
     if !content_type.starts_with("text/event-stream") {
         return (

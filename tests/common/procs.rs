@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{Broker, free_port, http, parse_sse, stream_request};
+use super::{Broker, content_type, free_port, http, parse_sse, stream_request};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_a2a-gateway");
@@ -347,11 +347,7 @@ pub async fn open_sse(url: &str, body: &Value) -> mpsc::UnboundedReceiver<SseIte
         .await
         .expect("stream request");
     let (tx, rx) = mpsc::unbounded_channel();
-    let sse = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let sse = content_type(&r).starts_with("text/event-stream");
     if !sse {
         let text = r.text().await.unwrap_or_default();
         let _ = tx.send(SseItem::Failed(format!("not an SSE response: {text}")));
