@@ -132,6 +132,65 @@ async fn assert_no_request_within(agent: &mut RawClient, quiet_ms: u64, why: &st
     assert!(extra.is_none(), "{why}: {extra:?}");
 }
 
+/// Publishes `body` to the reply topic of `request` under `correlation`
+/// instead of the request's own Correlation Data.
+async fn reply_with_correlation(
+    agent: &RawClient,
+    request: &Publish,
+    correlation: &'static [u8],
+    body: &Value,
+) {
+    let props = request.properties.as_ref().expect("request properties");
+    let msg = a2a_mqtt_gateway::mqtt::OutgoingMessage {
+        properties: a2a_mqtt_gateway::mqtt::PublishProperties {
+            correlation_data: Some(bytes::Bytes::from_static(correlation)),
+            ..Default::default()
+        },
+        ..a2a_mqtt_gateway::mqtt::OutgoingMessage::new(
+            props.response_topic.clone().expect("response topic"),
+            body.to_string(),
+        )
+    };
+    agent
+        .handle
+        .publish(msg, Duration::from_secs(5))
+        .await
+        .expect("reply published");
+}
+
+/// The gateway's count of replies nobody was waiting for, as `/metrics`
+/// exposes it (`a2a_gateway_replies_unmatched`, a Prometheus counter).
+async fn unmatched_replies(gw: &TestGateway) -> u64 {
+    let text = http()
+        .get(format!("{}/metrics", gw.base))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("a2a_gateway_replies_unmatched_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no a2a_gateway_replies_unmatched_total in /metrics:\n{text}"))
+}
+
+/// Waits (up to 5 s) until the unmatched-replies counter reaches `want`, then
+/// checks that it did not go past it.
+async fn wait_unmatched(gw: &TestGateway, want: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = unmatched_replies(gw).await;
+    while seen < want {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the gateway counted {seen} unmatched replies, expected {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        seen = unmatched_replies(gw).await;
+    }
+    assert_eq!(seen, want, "{what}: unmatched replies");
+}
+
 /// The taskId and contextId the gateway gave a SendMessage request's message.
 fn task_and_context(request: &Value) -> (&str, &str) {
     let message = &request["params"]["message"];
@@ -293,22 +352,27 @@ async fn a_lost_request_is_retried_with_new_correlation_and_the_same_task_id() {
 
     let task_id = b2["params"]["message"]["taskId"].as_str().unwrap();
     let ctx = b2["params"]["message"]["contextId"].as_str().unwrap();
-    agent
-        .reply(
-            &second,
-            &json!({"jsonrpc": "2.0", "id": b2["id"], "result": {"task": {
-            "id": task_id, "contextId": ctx, "status": {"state": "TASK_STATE_COMPLETED"}}}}),
-        )
-        .await;
+    let outcome = |state: &str| {
+        json!({"jsonrpc": "2.0", "id": b2["id"], "result": {"task": {
+            "id": task_id, "contextId": ctx, "status": {"state": state}}}})
+    };
+    let unmatched = unmatched_replies(&gw).await;
+    // The first attempt's answer arrives late, while the call waits on the
+    // second: a valid outcome for the same Task.id, but its correlation is
+    // forgotten. Sent first on the same topic, it reaches the gateway first.
+    agent.reply(&first, &outcome("TASK_STATE_FAILED")).await;
+    agent.reply(&second, &outcome("TASK_STATE_COMPLETED")).await;
     let r = call.await.unwrap();
     assert_eq!(
         r["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
-        "{r}"
+        "the second attempt's answer, not the late first one: {r}"
     );
-    // A late reply to the first attempt is ignored, not mis-delivered.
+    wait_unmatched(&gw, unmatched + 1, "the late reply to the first attempt").await;
+    // Once more after the call has ended: ignored and counted again.
     agent
         .reply(&first, &json!({"jsonrpc": "2.0", "id": 1, "result": {}}))
         .await;
+    wait_unmatched(&gw, unmatched + 2, "a second late reply").await;
 }
 
 #[tokio::test]
@@ -499,6 +563,100 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
             .unwrap()
             .contains("someone-elses")
     );
+}
+
+/// Two clients wait on one misbehaving agent at the same time. The agent
+/// answers A's request with B's task, repeats that answer after A has had its
+/// error, and sends a valid Task for B under a correlation nobody used. None of
+/// it reaches B: A is told the agent's answer was invalid, each stray reply is
+/// counted as unmatched (`a2a_gateway_replies_unmatched`), and B gets exactly
+/// the answer to its own request.
+#[tokio::test]
+async fn one_clients_reply_never_reaches_another() {
+    let (_broker, mut agent, gw) = tuned_gateway_with_fake_agent(false, |c| {
+        // One attempt each, waited for long: B stays on its first request (and
+        // correlation) throughout, and A's is never retried.
+        c.requests.reply_first_timeout_ms = 20_000;
+        c.requests.max_attempts = 1;
+    })
+    .await;
+    let url = gw.agent_url(AGENT);
+    let unmatched = unmatched_replies(&gw).await;
+
+    let a = spawn_rpc(
+        &url,
+        request(json!("A"), "GetTask", json!({"id": "task-a"})),
+    );
+    let b = spawn_rpc(
+        &url,
+        request(json!("B"), "GetTask", json!({"id": "task-b"})),
+    );
+    let mut by_task = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let req = next_request(&mut agent, "A's and B's GetTask").await;
+        let task = payload_json(&req)["params"]["id"]
+            .as_str()
+            .expect("GetTask params.id")
+            .to_owned();
+        by_task.insert(task, req);
+    }
+    let req_a = by_task
+        .remove("task-a")
+        .expect("A's request reached the agent");
+    let req_b = by_task
+        .remove("task-b")
+        .expect("B's request reached the agent");
+    let rpc_id = |req: &Publish| payload_json(req)["id"].clone();
+
+    // B's task as the agent wrongly sends it: failed, marked stray. Were any
+    // of these delivered to B, B's answer would show it.
+    let stray = |id: Value| {
+        json!({"jsonrpc": "2.0", "id": id, "result": {"id": "task-b", "contextId": "ctx-b",
+            "status": {"state": "TASK_STATE_FAILED"}, "metadata": {"stray": true}}})
+    };
+    let b_task = json!({"id": "task-b", "contextId": "ctx-b",
+        "status": {"state": "TASK_STATE_WORKING"}, "metadata": {"for": "B"}});
+
+    // 1. A's correlation, B's Task.id: A's call fails as an invalid answer.
+    agent.reply(&req_a, &stray(rpc_id(&req_a))).await;
+    let ra = a.await.expect("A's call");
+    assert_eq!(ra["id"], "A", "{ra}");
+    assert_eq!(ra["error"]["code"], -32006, "{ra}");
+    assert_eq!(ra["error"]["data"][0]["reason"], "INVALID_AGENT_RESPONSE");
+    assert!(
+        ra["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("task-b")),
+        "{ra}"
+    );
+    assert!(!b.is_finished(), "B answered before its reply was sent");
+
+    // 2. The same reply again, now that A is done (B still waits).
+    agent.reply(&req_a, &stray(rpc_id(&req_a))).await;
+    // 3. A valid Task for B, under a correlation nobody used.
+    reply_with_correlation(&agent, &req_b, b"nobody-asked", &stray(rpc_id(&req_b))).await;
+    wait_unmatched(&gw, unmatched + 2, "the repeated reply and the foreign one").await;
+    assert!(!b.is_finished(), "B answered before its reply was sent");
+
+    // B's own answer, and nothing else, reaches B.
+    agent
+        .reply(
+            &req_b,
+            &json!({"jsonrpc": "2.0", "id": rpc_id(&req_b), "result": b_task}),
+        )
+        .await;
+    let rb = b.await.expect("B's call");
+    assert_eq!(
+        rb,
+        json!({"jsonrpc": "2.0", "id": "B", "result": b_task}),
+        "B gets exactly its own answer"
+    );
+    assert_eq!(
+        unmatched_replies(&gw).await,
+        unmatched + 2,
+        "B's answer was matched"
+    );
+    assert_no_request_within(&mut agent, 300, "no retries").await;
 }
 
 /// Answers each GetTask the gateway sends about `task` with `result` until
