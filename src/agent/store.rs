@@ -594,6 +594,35 @@ mod tests {
             .unwrap()
     }
 
+    /// Admits two copies of `message` for task `t` at the same moment, from two
+    /// threads; how each went ("created", "resumed", "retry" or "other"),
+    /// sorted, and how many handler slots they took.
+    fn admit_two_copies_at_once(
+        store: &TaskStore,
+        message: &Message,
+    ) -> (Vec<&'static str>, usize) {
+        let slots = AtomicUsize::new(0);
+        let barrier = Barrier::new(2);
+        let mut outcomes: Vec<&'static str> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        match admit(store, message, &slots) {
+                            Admission::Created { .. } => "created",
+                            Admission::Resumed { .. } => "resumed",
+                            Admission::Retry(_) => "retry",
+                            _ => "other",
+                        }
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        outcomes.sort_unstable();
+        (outcomes, slots.load(Ordering::SeqCst))
+    }
+
     /// Two copies of the same request at the same moment (a retry racing a slow
     /// first attempt): one starts the work, the other is its retry — never
     /// "task exists" (-32602), never a second handler.
@@ -601,27 +630,9 @@ mod tests {
     fn simultaneous_copies_of_a_request_are_one_task_and_one_retry() {
         for round in 0..200 {
             let store = TaskStore::new(10);
-            let slots = AtomicUsize::new(0);
-            let barrier = Barrier::new(2);
-            let outcomes: Vec<&'static str> = std::thread::scope(|scope| {
-                let racers: Vec<_> = (0..2)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            barrier.wait();
-                            match admit(&store, &msg("m1"), &slots) {
-                                Admission::Created { .. } => "created",
-                                Admission::Retry(_) => "retry",
-                                _ => "other",
-                            }
-                        })
-                    })
-                    .collect();
-                racers.into_iter().map(|r| r.join().unwrap()).collect()
-            });
-            let mut sorted = outcomes.clone();
-            sorted.sort_unstable();
-            assert_eq!(sorted, ["created", "retry"], "round {round}");
-            assert_eq!(slots.load(Ordering::SeqCst), 1, "one handler slot taken");
+            let (outcomes, slots) = admit_two_copies_at_once(&store, &msg("m1"));
+            assert_eq!(outcomes, ["created", "retry"], "round {round}");
+            assert_eq!(slots, 1, "one handler slot taken");
             assert_eq!(store.get("t").unwrap().history.unwrap().len(), 1);
         }
     }
@@ -632,27 +643,9 @@ mod tests {
             let store = TaskStore::new(10);
             store.create("t", "c", msg("m1")).unwrap();
             store.set_status("t", TaskStatus::now(TaskState::InputRequired, None));
-            let slots = AtomicUsize::new(0);
-            let barrier = Barrier::new(2);
-            let outcomes: Vec<&'static str> = std::thread::scope(|scope| {
-                let racers: Vec<_> = (0..2)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            barrier.wait();
-                            match admit(&store, &msg("m2"), &slots) {
-                                Admission::Resumed { .. } => "resumed",
-                                Admission::Retry(_) => "retry",
-                                _ => "other",
-                            }
-                        })
-                    })
-                    .collect();
-                racers.into_iter().map(|r| r.join().unwrap()).collect()
-            });
-            let mut sorted = outcomes.clone();
-            sorted.sort_unstable();
-            assert_eq!(sorted, ["resumed", "retry"], "round {round}");
-            assert_eq!(slots.load(Ordering::SeqCst), 1);
+            let (outcomes, slots) = admit_two_copies_at_once(&store, &msg("m2"));
+            assert_eq!(outcomes, ["resumed", "retry"], "round {round}");
+            assert_eq!(slots, 1);
             assert_eq!(store.get("t").unwrap().history.unwrap().len(), 2);
         }
     }
