@@ -370,6 +370,13 @@ fn cases(dialect: Dialect, done: &str, long: &str) -> Vec<Case> {
         -32003,
         Some("PushNotificationNotSupportedError"),
     );
+    let not_allowed = Error(
+        405,
+        "HTTP_METHOD_NOT_ALLOWED",
+        -32601,
+        Some("MethodNotFoundError"),
+    );
+    let invalid_params = Error(400, "INVALID_PARAMS", -32602, Some("InvalidParamsError"));
     let big = "x".repeat(MAX_BODY + 1);
     vec![
         // Every route.
@@ -429,13 +436,7 @@ fn cases(dialect: Dialect, done: &str, long: &str) -> Vec<Case> {
                 Some("TaskNotCancelableError"),
             ),
         ),
-        case(
-            Method::POST,
-            ECHO,
-            "message:send",
-            Error(400, "INVALID_PARAMS", -32602, Some("InvalidParamsError")),
-        )
-        .body(r#"{"nothing": 1}"#),
+        case(Method::POST, ECHO, "message:send", invalid_params.clone()).body(r#"{"nothing": 1}"#),
         case(
             Method::POST,
             ECHO,
@@ -443,12 +444,7 @@ fn cases(dialect: Dialect, done: &str, long: &str) -> Vec<Case> {
             Error(400, "PARSE_ERROR", -32700, Some("JSONParseError")),
         )
         .body("{broken"),
-        case(
-            Method::GET,
-            ECHO,
-            "tasks?pageSize=ten",
-            Error(400, "INVALID_PARAMS", -32602, Some("InvalidParamsError")),
-        ),
+        case(Method::GET, ECHO, "tasks?pageSize=ten", invalid_params),
         case(
             Method::GET,
             ECHO,
@@ -467,28 +463,8 @@ fn cases(dialect: Dialect, done: &str, long: &str) -> Vec<Case> {
             "no/such/route",
             Error(404, "METHOD_NOT_FOUND", -32601, Some("MethodNotFoundError")),
         ),
-        case(
-            Method::PUT,
-            ECHO,
-            "message:send",
-            Error(
-                405,
-                "HTTP_METHOD_NOT_ALLOWED",
-                -32601,
-                Some("MethodNotFoundError"),
-            ),
-        ),
-        case(
-            Method::PATCH,
-            ECHO,
-            format!("tasks/{done}"),
-            Error(
-                405,
-                "HTTP_METHOD_NOT_ALLOWED",
-                -32601,
-                Some("MethodNotFoundError"),
-            ),
-        ),
+        case(Method::PUT, ECHO, "message:send", not_allowed.clone()),
+        case(Method::PATCH, ECHO, format!("tasks/{done}"), not_allowed),
         case(
             Method::GET,
             FAKE,
