@@ -10,6 +10,13 @@ use a2a_mqtt_gateway::agent::samples::{self, Inspection};
 use common::*;
 use serde_json::Value;
 
+/// The sample agents [`setup`] starts.
+const ECHO: &str = "demo/factory/echo";
+const INSPECT: &str = "demo/factory/inspect";
+
+/// The repository's configuration file.
+const GATEWAY_YAML: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml");
+
 struct Run {
     code: i32,
     stdout: String,
@@ -57,16 +64,10 @@ async fn setup() -> (
     Vec<a2a_mqtt_gateway::agent::RunningAgent>,
 ) {
     let broker = Broker::start();
-    let echo = start_agent(
-        &broker,
-        "demo/factory/echo",
-        samples::echo_card(),
-        samples::echo,
-    )
-    .await;
+    let echo = start_agent(&broker, ECHO, samples::echo_card(), samples::echo).await;
     let inspect = start_agent(
         &broker,
-        "demo/factory/inspect",
+        INSPECT,
         samples::inspection_card(),
         Inspection {
             steps: 3,
@@ -75,8 +76,8 @@ async fn setup() -> (
     )
     .await;
     let gw = TestGateway::start(&broker).await;
-    gw.wait_agent("demo/factory/echo", "online").await;
-    gw.wait_agent("demo/factory/inspect", "online").await;
+    gw.wait_agent(ECHO, "online").await;
+    gw.wait_agent(INSPECT, "online").await;
     (broker, gw, vec![echo, inspect])
 }
 
@@ -89,11 +90,11 @@ async fn agents_list_and_get() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(lines[0].starts_with("AGENT"), "{}", r.stdout);
     assert!(
-        lines[1].starts_with("demo/factory/echo") && lines[1].contains("online"),
+        lines[1].starts_with(ECHO) && lines[1].contains("online"),
         "{}",
         r.stdout
     );
-    assert!(lines[2].starts_with("demo/factory/inspect"));
+    assert!(lines[2].starts_with(INSPECT));
 
     let r = cli(&[
         "agents",
@@ -114,9 +115,9 @@ async fn agents_list_and_get() {
         .iter()
         .map(|a| a["agent"].as_str().unwrap())
         .collect();
-    assert_eq!(agents, ["demo/factory/inspect"]);
+    assert_eq!(agents, [INSPECT]);
 
-    let r = cli(&["agents", "get", "demo/factory/echo", "--gateway", g]).await;
+    let r = cli(&["agents", "get", ECHO, "--gateway", g]).await;
     ok(&r);
     assert!(r.stdout.contains("name         Echo"), "{}", r.stdout);
     assert!(r.stdout.contains("validation   valid"));
@@ -130,12 +131,12 @@ async fn agents_list_and_get() {
     // wrong base URL) is a remote failure with a hint, not "not found".
     let wrong = format!("{g}/nope");
     for args in [
-        vec!["agents", "get", "demo/factory/echo"],
+        vec!["agents", "get", ECHO],
         vec!["agents", "list"],
-        vec!["agents", "unregister", "demo/factory/echo"],
-        vec!["send", "demo/factory/echo", "hi"],
-        vec!["send", "demo/factory/echo", "hi", "--stream"],
-        vec!["tasks", "get", "demo/factory/echo", "t-1"],
+        vec!["agents", "unregister", ECHO],
+        vec!["send", ECHO, "hi"],
+        vec!["send", ECHO, "hi", "--stream"],
+        vec!["tasks", "get", ECHO, "t-1"],
     ] {
         let mut args = args;
         args.extend(["--gateway", wrong.as_str()]);
@@ -147,7 +148,7 @@ async fn agents_list_and_get() {
             r.stderr
         );
     }
-    gw.wait_agent("demo/factory/echo", "online").await;
+    gw.wait_agent(ECHO, "online").await;
 }
 
 #[tokio::test]
@@ -256,27 +257,12 @@ async fn register_and_unregister_via_gateway_and_broker() {
 async fn send_plain_and_streamed() {
     let (_b, gw, _a) = setup().await;
     let g = gw.base.as_str();
-    let r = cli(&[
-        "send",
-        "demo/factory/echo",
-        "hello from the cli",
-        "--gateway",
-        g,
-    ])
-    .await;
+    let r = cli(&["send", ECHO, "hello from the cli", "--gateway", g]).await;
     ok(&r);
     assert_eq!(r.stdout.trim(), "hello from the cli");
     assert!(r.stderr.contains("completed"), "{}", r.stderr);
 
-    let r = cli(&[
-        "send",
-        "demo/factory/inspect",
-        "line 9",
-        "--stream",
-        "--gateway",
-        g,
-    ])
-    .await;
+    let r = cli(&["send", INSPECT, "line 9", "--stream", "--gateway", g]).await;
     ok(&r);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(lines[0].starts_with("[task "), "{}", r.stdout);
@@ -290,7 +276,7 @@ async fn send_plain_and_streamed() {
 
     let r = cli(&[
         "send",
-        "demo/factory/echo",
+        ECHO,
         "json please",
         "--output",
         "json",
@@ -303,21 +289,14 @@ async fn send_plain_and_streamed() {
     assert_eq!(v["task"]["status"]["state"], "TASK_STATE_COMPLETED");
 
     // Multi-turn: the agent asks, the CLI says how to answer.
-    let r = cli(&["send", "demo/factory/echo", "/ask", "--gateway", g]).await;
+    let r = cli(&["send", ECHO, "/ask", "--gateway", g]).await;
     ok(&r);
     assert!(r.stdout.contains("What should I echo?"));
     assert!(r.stderr.contains("--task-id"), "{}", r.stderr);
 
     let r = cli(&["send", "demo/factory/nobody", "x", "--gateway", g]).await;
     assert_eq!(r.code, 3, "{}", r.stderr);
-    let r = cli(&[
-        "send",
-        "demo/factory/echo",
-        "x",
-        "--gateway",
-        "http://127.0.0.1:1",
-    ])
-    .await;
+    let r = cli(&["send", ECHO, "x", "--gateway", "http://127.0.0.1:1"]).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("cannot reach the gateway"),
@@ -326,34 +305,31 @@ async fn send_plain_and_streamed() {
     );
 }
 
-#[tokio::test]
-async fn tasks_get_cancel_subscribe() {
-    let (_b, gw, _a) = setup().await;
-    let g = gw.base.as_str();
+/// `send INSPECT {text} --no-wait --output json`: the id of the task it started.
+async fn start_inspection(gateway: &str, text: &str) -> String {
     let r = cli(&[
         "send",
-        "demo/factory/inspect",
-        "line 1",
+        INSPECT,
+        text,
         "--no-wait",
         "--output",
         "json",
         "--gateway",
-        g,
+        gateway,
     ])
     .await;
     ok(&r);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    let id = v["task"]["id"].as_str().unwrap().to_owned();
+    v["task"]["id"].as_str().unwrap().to_owned()
+}
 
-    let r = cli(&[
-        "tasks",
-        "subscribe",
-        "demo/factory/inspect",
-        &id,
-        "--gateway",
-        g,
-    ])
-    .await;
+#[tokio::test]
+async fn tasks_get_cancel_subscribe() {
+    let (_b, gw, _a) = setup().await;
+    let g = gw.base.as_str();
+    let id = start_inspection(g, "line 1").await;
+
+    let r = cli(&["tasks", "subscribe", INSPECT, &id, "--gateway", g]).await;
     ok(&r);
     assert!(
         r.stdout.lines().next().unwrap().starts_with("[task "),
@@ -367,7 +343,7 @@ async fn tasks_get_cancel_subscribe() {
         r.stdout
     );
 
-    let r = cli(&["tasks", "get", "demo/factory/inspect", &id, "--gateway", g]).await;
+    let r = cli(&["tasks", "get", INSPECT, &id, "--gateway", g]).await;
     ok(&r);
     assert!(
         r.stdout.starts_with(&format!("task {id} completed")),
@@ -376,51 +352,13 @@ async fn tasks_get_cancel_subscribe() {
     );
 
     // A long task, cancelled.
-    let r = cli(&[
-        "send",
-        "demo/factory/inspect",
-        "line 2",
-        "--no-wait",
-        "--output",
-        "json",
-        "--gateway",
-        g,
-    ])
-    .await;
-    let id = serde_json::from_str::<Value>(&r.stdout).unwrap()["task"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = cli(&[
-        "tasks",
-        "cancel",
-        "demo/factory/inspect",
-        &id,
-        "--gateway",
-        g,
-    ])
-    .await;
+    let id = start_inspection(g, "line 2").await;
+    let r = cli(&["tasks", "cancel", INSPECT, &id, "--gateway", g]).await;
     ok(&r);
     assert!(r.stdout.contains("canceled"), "{}", r.stdout);
-    let r = cli(&[
-        "tasks",
-        "cancel",
-        "demo/factory/inspect",
-        &id,
-        "--gateway",
-        g,
-    ])
-    .await;
+    let r = cli(&["tasks", "cancel", INSPECT, &id, "--gateway", g]).await;
     assert_eq!(r.code, 1, "not cancelable any more: {}", r.stderr);
-    let r = cli(&[
-        "tasks",
-        "get",
-        "demo/factory/inspect",
-        "no-such-task",
-        "--gateway",
-        g,
-    ])
-    .await;
+    let r = cli(&["tasks", "get", INSPECT, "no-such-task", "--gateway", g]).await;
     assert_eq!(r.code, 3, "{}", r.stderr);
 }
 
@@ -536,7 +474,7 @@ fn every_command_and_group_has_examples_and_described_arguments() {
 
 #[tokio::test]
 async fn help_usage_and_check_config() {
-    let r = cli(&["send", "demo/factory/echo"]).await;
+    let r = cli(&["send", ECHO]).await;
     assert_eq!(r.code, 2, "missing argument is a usage error");
     let r = cli(&["frobnicate"]).await;
     assert_eq!(r.code, 2);
@@ -574,11 +512,7 @@ async fn help_usage_and_check_config() {
     let r = cli(&["check-config", bad.to_str().unwrap()]).await;
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("requests.max_attempts"), "{}", r.stderr);
-    let r = cli(&[
-        "check-config",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"),
-    ])
-    .await;
+    let r = cli(&["check-config", GATEWAY_YAML]).await;
     ok(&r);
 }
 
@@ -707,34 +641,27 @@ async fn serve_runs_the_configured_number_of_worker_threads() {
     assert!(r.stderr.contains("runtime.worker_threads"), "{}", r.stderr);
 }
 
-/// `check-config` with `env` set on top of a clean environment.
-async fn check_config_with_env(file: &std::path::Path, env: &[(&str, &str)]) -> Run {
+/// `check-config` of the repository's gateway.yaml with `env` set on top of a
+/// clean environment.
+async fn check_config_with_env(env: &[(&str, &str)]) -> Run {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_a2a-gateway"));
-    cmd.arg("check-config").arg(file);
+    cmd.args(["check-config", GATEWAY_YAML]);
     for (k, _) in std::env::vars() {
         if k.starts_with("A2A_GATEWAY") {
             cmd.env_remove(k);
         }
     }
-    let out = cmd.envs(env.iter().copied()).output().await.expect("runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.envs(env.iter().copied());
+    run(cmd).await
 }
 
 #[tokio::test]
 async fn check_config_takes_numeric_looking_text_from_the_environment() {
-    let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"));
-    let r = check_config_with_env(
-        file,
-        &[
-            ("A2A_GATEWAY__MQTT__USERNAME", "4711"),
-            ("A2A_GATEWAY__MQTT__PASSWORD", "987654321"),
-            ("A2A_GATEWAY__GATEWAY__ORG", "2024"),
-        ],
-    )
+    let r = check_config_with_env(&[
+        ("A2A_GATEWAY__MQTT__USERNAME", "4711"),
+        ("A2A_GATEWAY__MQTT__PASSWORD", "987654321"),
+        ("A2A_GATEWAY__GATEWAY__ORG", "2024"),
+    ])
     .await;
     ok(&r);
     let shown: Value = serde_json::from_str(r.stdout.split_once('\n').unwrap().1).unwrap();
@@ -746,14 +673,10 @@ async fn check_config_takes_numeric_looking_text_from_the_environment() {
 
 #[tokio::test]
 async fn check_config_refuses_broken_tls_settings_naming_the_key() {
-    let file = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml"));
-    let r = check_config_with_env(
-        file,
-        &[
-            ("A2A_GATEWAY__MQTT__URL", "mqtts://broker:8883"),
-            ("A2A_GATEWAY__MQTT__TLS__CA_FILE", "/nonexistent.pem"),
-        ],
-    )
+    let r = check_config_with_env(&[
+        ("A2A_GATEWAY__MQTT__URL", "mqtts://broker:8883"),
+        ("A2A_GATEWAY__MQTT__TLS__CA_FILE", "/nonexistent.pem"),
+    ])
     .await;
     assert_eq!(r.code, 2, "a configuration error: {}", r.stderr);
     assert!(
@@ -768,13 +691,10 @@ async fn check_config_refuses_broken_tls_settings_naming_the_key() {
     let ca = dir.path().join("ca.pem");
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(&ca, cert.cert.pem()).unwrap();
-    let r = check_config_with_env(
-        file,
-        &[
-            ("A2A_GATEWAY__MQTT__URL", "mqtt://broker:1883"),
-            ("A2A_GATEWAY__MQTT__TLS__CA_FILE", ca.to_str().unwrap()),
-        ],
-    )
+    let r = check_config_with_env(&[
+        ("A2A_GATEWAY__MQTT__URL", "mqtt://broker:1883"),
+        ("A2A_GATEWAY__MQTT__TLS__CA_FILE", ca.to_str().unwrap()),
+    ])
     .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
@@ -808,27 +728,11 @@ async fn cli_into_closed_pipe(args: &[&str]) -> Run {
 async fn a_closed_stdout_ends_commands_quietly() {
     let (_b, gw, _a) = setup().await;
     let g = gw.base.as_str();
-    let yaml = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml");
     for args in [
-        vec!["check-config", yaml],
-        vec![
-            "agents",
-            "get",
-            "demo/factory/echo",
-            "-o",
-            "json",
-            "--gateway",
-            g,
-        ],
+        vec!["check-config", GATEWAY_YAML],
+        vec!["agents", "get", ECHO, "-o", "json", "--gateway", g],
         vec!["agents", "list", "--gateway", g],
-        vec![
-            "send",
-            "demo/factory/inspect",
-            "line 1",
-            "--stream",
-            "--gateway",
-            g,
-        ],
+        vec!["send", INSPECT, "line 1", "--stream", "--gateway", g],
         vec!["healthcheck", "--url", g],
     ] {
         let r = cli_into_closed_pipe(&args).await;
@@ -845,16 +749,12 @@ async fn a_closed_stdout_ends_commands_quietly() {
 async fn the_gateway_comes_from_the_environment_or_the_default() {
     let (_b, gw, _a) = setup().await;
     // A2A_GATEWAY_URL instead of --gateway.
-    let r = cli_env(
-        &["agents", "get", "demo/factory/echo"],
-        &[("A2A_GATEWAY_URL", &gw.base)],
-    )
-    .await;
+    let r = cli_env(&["agents", "get", ECHO], &[("A2A_GATEWAY_URL", &gw.base)]).await;
     ok(&r);
     assert!(r.stdout.contains("name         Echo"), "{}", r.stdout);
     // --gateway wins over the variable.
     let r = cli_env(
-        &["agents", "get", "demo/factory/echo", "--gateway", &gw.base],
+        &["agents", "get", ECHO, "--gateway", &gw.base],
         &[("A2A_GATEWAY_URL", "http://127.0.0.1:1")],
     )
     .await;
@@ -912,12 +812,11 @@ async fn healthcheck_without_url_probes_the_configured_listen_port() {
     let port = gw.addr.port().to_string();
     // What the container's HEALTHCHECK runs: the image's gateway.yaml and a
     // wildcard listen address from the environment.
-    let yaml = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway.yaml");
     let wildcard = format!("0.0.0.0:{port}");
     let r = cli_env(
         &["healthcheck"],
         &[
-            ("A2A_GATEWAY_CONFIG", yaml),
+            ("A2A_GATEWAY_CONFIG", GATEWAY_YAML),
             ("A2A_GATEWAY__HTTP__LISTEN", &wildcard),
         ],
     )
@@ -949,15 +848,7 @@ async fn healthcheck_without_url_probes_the_configured_listen_port() {
 async fn send_no_wait_prints_the_task_id_and_list_refuses_limit_zero() {
     let (_b, gw, _a) = setup().await;
     let g = gw.base.as_str();
-    let r = cli(&[
-        "send",
-        "demo/factory/inspect",
-        "line 1",
-        "--no-wait",
-        "--gateway",
-        g,
-    ])
-    .await;
+    let r = cli(&["send", INSPECT, "line 1", "--no-wait", "--gateway", g]).await;
     ok(&r);
     let id = r.stdout.trim();
     assert!(
@@ -971,7 +862,7 @@ async fn send_no_wait_prints_the_task_id_and_list_refuses_limit_zero() {
         "{}",
         r.stderr
     );
-    let r = cli(&["tasks", "get", "demo/factory/inspect", id, "--gateway", g]).await;
+    let r = cli(&["tasks", "get", INSPECT, id, "--gateway", g]).await;
     ok(&r);
 
     let r = cli(&["agents", "list", "--limit", "0", "--gateway", g]).await;
