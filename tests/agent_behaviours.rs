@@ -161,14 +161,7 @@ async fn reply_with_correlation(
 /// The gateway's count of replies nobody was waiting for, as `/metrics`
 /// exposes it (`a2a_gateway_replies_unmatched`, a Prometheus counter).
 async fn unmatched_replies(gw: &TestGateway) -> u64 {
-    let text = http()
-        .get(format!("{}/metrics", gw.base))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = gw.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix("a2a_gateway_replies_unmatched_total "))
         .and_then(|v| v.trim().parse().ok())
@@ -530,23 +523,14 @@ async fn duplicates_garbage_foreign_correlations_and_wrong_task_ids() {
     // Garbage: reported as an invalid agent response.
     let call = spawn_rpc(&url, get_task_t(2));
     let req = next_request(&mut agent, "GetTask").await;
-    let props = req.properties.as_ref().unwrap();
     // First a reply with a foreign correlation: ignored.
-    let foreign = a2a_mqtt_gateway::mqtt::OutgoingMessage {
-        properties: a2a_mqtt_gateway::mqtt::PublishProperties {
-            correlation_data: Some(bytes::Bytes::from_static(b"not-yours")),
-            ..Default::default()
-        },
-        ..a2a_mqtt_gateway::mqtt::OutgoingMessage::new(
-            props.response_topic.clone().unwrap(),
-            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}",
-        )
-    };
-    agent
-        .handle
-        .publish(foreign, Duration::from_secs(1))
-        .await
-        .unwrap();
+    reply_with_correlation(
+        &agent,
+        &req,
+        b"not-yours",
+        &json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+    )
+    .await;
     agent.reply_bytes(&req, &b"\x00\xffnot json"[..]).await;
     let r = call.await.unwrap();
     assert_eq!(r["error"]["code"], -32006, "{r}");
