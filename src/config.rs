@@ -75,7 +75,9 @@ pub struct HttpConfig {
     /// blocking SendMessage answers still pending get a leading space (valid
     /// JSON), so clients and proxies with short read timeouts do not cut them.
     pub keepalive_secs: u64,
-    /// On shutdown, how long in-flight requests may take to finish, in seconds.
+    /// On shutdown, how long in-flight requests may take to finish, in seconds;
+    /// calls still waiting for an agent then are answered with
+    /// GATEWAY_SHUTTING_DOWN.
     pub shutdown_grace_secs: u64,
     /// Longest time a client may take to send a request's headers, in seconds;
     /// slower connections are closed (slow-header clients would otherwise hold

@@ -667,6 +667,95 @@ async fn sigterm_drains_in_flight_requests_and_ends_streams() {
     eprintln!("SIGTERM: broker saw {wanted:?}");
 }
 
+/// SIGTERM with a blocking SendMessage whose task (5 s) outlasts the grace
+/// period (1 s).
+///
+/// Asserts: the process exits 0 within the grace period plus 2 s (it does not
+/// wait for the task); the in-flight call is answered, not cut, with
+/// GATEWAY_SHUTTING_DOWN (-31020) under its own id, by then; the log says the
+/// drain timed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_answers_calls_that_outlast_the_grace_period() {
+    let _serial = SERIAL.lock().await;
+    let broker = Broker::start();
+    let slow = "acme/plant1/slow";
+    let _slow = spawn_agent(
+        &broker,
+        "inspection",
+        slow,
+        &["--steps", "5", "--step-ms", "1000"],
+    );
+    let grace = Duration::from_secs(1);
+    let mut gw = start_gateway(
+        &broker,
+        "faults-sigterm-grace",
+        &[
+            ("A2A_GATEWAY__HTTP__SHUTDOWN_GRACE_SECS", "1"),
+            // The call waits on its first attempt for the whole test.
+            ("A2A_GATEWAY__REQUESTS__REPLY_FIRST_TIMEOUT_MS", "20000"),
+        ],
+    )
+    .await;
+    gw.wait_agent(slow, "online", Duration::from_secs(10)).await;
+
+    let blocking = {
+        let url = gw.agent_url(slow);
+        tokio::spawn(async move {
+            let (took, out) =
+                timed_rpc(&http(), &url, &send(9, "line 5"), Duration::from_secs(30)).await;
+            (took, out, Instant::now())
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.in_flight().await < 1 {
+        assert!(Instant::now() < deadline, "the blocking call never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    gw.proc.signal("TERM");
+    let t_term = Instant::now();
+    let bound = grace + Duration::from_secs(2);
+    let status = gw
+        .proc
+        .wait_exit(bound + Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("still running; log:\n{}", gw.proc.log_tail(20)));
+    let exited = t_term.elapsed();
+    let (took, out, answered_at) = tokio::time::timeout(Duration::from_secs(10), blocking)
+        .await
+        .expect("the blocking call ended")
+        .expect("task ran");
+    let answered = answered_at.saturating_duration_since(t_term);
+    eprintln!(
+        "SIGTERM, grace {} ms: exited with {status} {} ms after the signal; the in-flight call \
+         ({} ms in all) ended {} ms after it with {out:?}",
+        ms(grace),
+        ms(exited),
+        ms(took),
+        ms(answered),
+    );
+    assert_eq!(status.code(), Some(0), "log:\n{}", gw.proc.log_tail(20));
+    assert!(
+        exited < bound,
+        "exited {exited:?} after SIGTERM; grace {grace:?}: the drain does not time out"
+    );
+    let v = out.unwrap_or_else(|e| {
+        panic!(
+            "the in-flight call got no answer ({e}); log:\n{}",
+            gw.proc.log_tail(20)
+        )
+    });
+    assert_eq!(v["id"], 9, "{v}");
+    assert_eq!(error_code(&v), Some(-31020), "{v}");
+    assert_eq!(error_reason(&v), "GATEWAY_SHUTTING_DOWN", "{v}");
+    assert!(answered < bound, "answered {answered:?} after SIGTERM");
+    assert!(
+        gw.proc.log().contains("did not finish in time"),
+        "{}",
+        gw.proc.log_tail(20)
+    );
+}
+
 // ---------------------------------------------------------------------------
 
 const FIREHOSE: &str = "acme/plant1/firehose";

@@ -326,6 +326,7 @@ impl Call {
         let params = json!({ "id": task_id });
         let task = match self.unary(Method::GetTask, &params).await {
             Ok(result) => task_result(&self.agent, &task_id, result)?,
+            Err(e) if e.kind == ErrorKind::ShuttingDown => return Err(e),
             Err(_) => return Err(idle_error),
         };
         let state = task

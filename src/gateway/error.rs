@@ -526,6 +526,12 @@ impl GatewayError {
                 ErrorKind::ClientTooSlow,
                 "the stream was cut because the client read it slower than the agent wrote it; resume with SubscribeToTask",
             ),
+            RequestError::ShuttingDown => GatewayError::new(
+                ErrorKind::ShuttingDown,
+                format!(
+                    "the gateway is shutting down and its drain period (http.shutdown_grace_secs) ended before agent {agent} replied; the task may still be running: use GetTask or SubscribeToTask on another instance"
+                ),
+            ),
             RequestError::TooManyInFlight { in_flight, limit } => GatewayError::new(
                 ErrorKind::GatewayOverloaded,
                 format!(

@@ -162,6 +162,12 @@ pub enum StartError {
     Session(#[from] SessionError),
 }
 
+/// After the drain period, how long connections get to write the
+/// GATEWAY_SHUTTING_DOWN answers of the calls that were still waiting, before
+/// they are closed. (A call in a retry backoff at that moment, with no reply
+/// waiter, is only answered if its backoff ends within this window.)
+const ANSWER_WINDOW: Duration = Duration::from_secs(1);
+
 /// One running gateway instance: its MQTT session, discovery sync and state.
 pub struct Gateway {
     state: AppState,
@@ -271,8 +277,9 @@ impl Gateway {
     }
 
     /// Serves HTTP on `listener` until `shutdown` resolves, then stops accepting,
-    /// lets in-flight requests finish (at most `http.shutdown_grace_secs`), ends
-    /// open streams, and disconnects from the broker.
+    /// lets in-flight requests finish (at most `http.shutdown_grace_secs`; calls
+    /// still waiting for an agent then are answered with GATEWAY_SHUTTING_DOWN),
+    /// ends open streams, and disconnects from the broker.
     pub async fn serve(
         mut self,
         listener: TcpListener,
@@ -293,10 +300,20 @@ impl Gateway {
             tracing::info!("shutting down: no new connections, finishing in-flight requests");
             signalled.cancel();
         });
+        let mut server = std::pin::pin!(server);
         tokio::select! {
-            () = server => {}
+            () = &mut server => {}
             _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing them");
+                // Calls still waiting for an agent are answered, not cut: each
+                // gets GATEWAY_SHUTTING_DOWN through its reply waiter (nothing
+                // is added to a call's own path for this), and the connections
+                // get a moment to write those answers before they are closed.
+                let waiting = self.state.inner.router.in_flight();
+                tracing::warn!(grace_secs = grace.as_secs(), waiting, "in-flight requests did not finish in time; answering them with GATEWAY_SHUTTING_DOWN");
+                self.state.inner.router.shut_down();
+                if tokio::time::timeout(ANSWER_WINDOW, &mut server).await.is_err() {
+                    tracing::warn!(window_ms = ANSWER_WINDOW.as_millis() as u64, "connections still open after the answers; closing them");
+                }
             }
         }
         self.stop().await;

@@ -68,6 +68,8 @@ pub enum RequestError {
     Publish(PublishError),
     #[error("{in_flight} requests are already waiting for replies (limit {limit})")]
     TooManyInFlight { in_flight: usize, limit: usize },
+    #[error("the gateway is shutting down and no longer waits for replies")]
+    ShuttingDown,
 }
 
 /// One request to publish.
@@ -156,6 +158,9 @@ impl Requester {
             timeout: self.policy.reply_first_timeout,
         };
         for attempt in 1..=max_attempts {
+            if self.router.is_closed() {
+                return Err(RequestError::ShuttingDown);
+            }
             if attempt > 1 {
                 let delay = backoff.next_delay();
                 if matches!(last_error, RequestError::BrokerUnavailable { .. }) {
@@ -199,6 +204,7 @@ impl Requester {
                     last_error = RequestError::BrokerUnavailable { attempts: attempt };
                 }
                 Ok(Some(Delivery::Overflow)) | Ok(None) => return Err(RequestError::Overflow),
+                Ok(Some(Delivery::ShuttingDown)) => return Err(RequestError::ShuttingDown),
                 Err(_) => {
                     tracing::debug!(attempt, topic = %request.topic, "no reply in time");
                     last_error = RequestError::NoReply {
@@ -255,6 +261,7 @@ impl Exchange {
             Ok(Some(Delivery::Reply(reply))) => Ok(*reply),
             Ok(Some(Delivery::ConnectionLost)) => Err(RequestError::ConnectionLost),
             Ok(Some(Delivery::Overflow)) | Ok(None) => Err(RequestError::Overflow),
+            Ok(Some(Delivery::ShuttingDown)) => Err(RequestError::ShuttingDown),
             Err(_) => Err(RequestError::StreamIdle { idle: self.idle }),
         }
     }

@@ -9,7 +9,7 @@
 //! stalling every other request.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -39,6 +39,8 @@ pub enum Delivery {
     ConnectionLost,
     /// Replies arrived faster than they were consumed; the rest were dropped.
     Overflow,
+    /// The gateway is stopping and will not wait for the reply any longer.
+    ShuttingDown,
 }
 
 /// Counters for what could not be delivered.
@@ -61,6 +63,8 @@ pub struct ReplyRouter {
     waiters: DashMap<Bytes, flume::Sender<Delivery>>,
     capacity: usize,
     stats: RouterStats,
+    /// Set by [`ReplyRouter::shut_down`]: no request should start any more.
+    closed: AtomicBool,
 }
 
 impl ReplyRouter {
@@ -70,6 +74,7 @@ impl ReplyRouter {
             waiters: DashMap::new(),
             capacity: capacity.max(1),
             stats: RouterStats::default(),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -136,11 +141,26 @@ impl ReplyRouter {
 
     /// Tells every waiter that the connection dropped.
     pub fn connection_lost(&self) {
+        self.tell_every_waiter(Delivery::ConnectionLost);
+    }
+
+    /// Tells every waiter that the gateway stops waiting (its drain period on
+    /// shutdown is over), and marks the router closed: requests that would
+    /// start after this see [`ReplyRouter::is_closed`].
+    pub fn shut_down(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.tell_every_waiter(Delivery::ShuttingDown);
+    }
+
+    /// Whether [`ReplyRouter::shut_down`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn tell_every_waiter(&self, delivery: Delivery) {
         let mut full = Vec::new();
         for entry in self.waiters.iter() {
-            if let Err(flume::TrySendError::Full(_)) =
-                entry.value().try_send(Delivery::ConnectionLost)
-            {
+            if let Err(flume::TrySendError::Full(_)) = entry.value().try_send(delivery.clone()) {
                 full.push(entry.key().clone());
             }
         }
@@ -275,6 +295,18 @@ mod tests {
         router.connection_lost();
         assert!(matches!(a.recv().await, Some(Delivery::ConnectionLost)));
         assert!(matches!(b.recv().await, Some(Delivery::ConnectionLost)));
+    }
+
+    #[tokio::test]
+    async fn shutting_down_reaches_every_waiter_and_closes_the_router() {
+        let router = ReplyRouter::new(2);
+        let mut a = router.register(Bytes::from_static(b"a"));
+        let mut b = router.register(Bytes::from_static(b"b"));
+        assert!(!router.is_closed());
+        router.shut_down();
+        assert!(router.is_closed());
+        assert!(matches!(a.recv().await, Some(Delivery::ShuttingDown)));
+        assert!(matches!(b.recv().await, Some(Delivery::ShuttingDown)));
     }
 
     #[tokio::test]
