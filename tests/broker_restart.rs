@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::agent::samples;
+use common::procs::start_gateway;
 use common::*;
 use serde_json::{Value, json};
 
@@ -188,4 +189,100 @@ async fn an_open_stream_ends_with_an_error_event_when_the_broker_goes() {
             .unwrap()
             .contains("SubscribeToTask")
     );
+}
+
+/// One `key=value` field of a log line, as a number.
+fn log_field(line: &str, key: &str) -> Option<u64> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The broker is away for 1.5 s. Meanwhile a listener on its port accepts
+/// every connection and closes it at once, so each reconnect attempt of a
+/// gateway process is seen (its time of arrival) and fails fast. The backoff
+/// is set to what the defaults are: 100 ms doubling up to 1 s, ±20 % jitter.
+///
+/// Asserts: a few attempts, not a loop (at most 6 in the window; the backoff
+/// gives 3 or 4); the gap before each later attempt is at least its nominal
+/// delay less the jitter (160, 320, 640 ms, ...: a loaded machine makes timers
+/// late, never early); the gateway logs those attempts (`attempt`,
+/// `retry_in_ms`) with the delays the backoff prescribes; it is ready again
+/// once the broker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_attempts_back_off_during_an_outage() {
+    let mut broker = Broker::start();
+    let gw = start_gateway(
+        &broker,
+        "restart-backoff",
+        &[
+            ("A2A_GATEWAY__MQTT__RECONNECT_INITIAL_MS", "100"),
+            ("A2A_GATEWAY__MQTT__RECONNECT_MAX_MS", "1000"),
+        ],
+    )
+    .await;
+    let nominal_ms = |attempt: u32| (100u64 << (attempt.min(10) - 1)).min(1000);
+
+    tokio::task::block_in_place(|| broker.stop());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", broker.port))
+        .await
+        .expect("the broker's port is free once it has stopped");
+    let t0 = Instant::now();
+    let window = Duration::from_millis(1500);
+    let mut arrivals = Vec::new();
+    while let Ok(accepted) = tokio::time::timeout_at((t0 + window).into(), listener.accept()).await
+    {
+        let (conn, _) = accepted.expect("accept");
+        arrivals.push(t0.elapsed());
+        drop(conn);
+    }
+    drop(listener);
+    tokio::task::block_in_place(|| broker.restart());
+    let ready = gw.wait_ready(Duration::from_secs(10)).await;
+
+    let gaps: Vec<u128> = arrivals
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    let log = gw.proc.log();
+    let logged: Vec<(u64, u64)> = log
+        .lines()
+        .filter(|l| l.contains("cannot reach MQTT broker"))
+        .filter_map(|l| Some((log_field(l, "attempt")?, log_field(l, "retry_in_ms")?)))
+        .collect();
+    eprintln!(
+        "outage of {} ms: {} connection attempts at {:?} ms (gaps {gaps:?} ms); \
+         logged (attempt, retry_in_ms): {logged:?}; ready {} ms after the broker's return",
+        window.as_millis(),
+        arrivals.len(),
+        arrivals.iter().map(Duration::as_millis).collect::<Vec<_>>(),
+        ready.as_millis()
+    );
+    assert!(
+        (2..=6).contains(&arrivals.len()),
+        "{} reconnect attempts in {window:?} (backoff: 3 or 4); gaps {gaps:?} ms",
+        arrivals.len()
+    );
+    for (i, gap) in gaps.iter().enumerate() {
+        // The first arrival is the first attempt, or a later one if the
+        // listener was bound late: either way the gap is at least this.
+        let floor = nominal_ms(i as u32 + 2) * 8 / 10;
+        assert!(
+            *gap >= u128::from(floor),
+            "gap {i} between attempts was {gap} ms, below the backoff's {floor} ms: {gaps:?}"
+        );
+    }
+    assert!(
+        logged.len() >= arrivals.len(),
+        "fewer logged attempts than seen: {logged:?}\n{}",
+        gw.proc.log_tail(20)
+    );
+    for (n, (attempt, retry_in_ms)) in logged.iter().enumerate() {
+        assert_eq!(*attempt, n as u64 + 1, "consecutive attempts: {logged:?}");
+        let nominal = nominal_ms(*attempt as u32);
+        assert!(
+            (nominal * 8 / 10..=nominal * 12 / 10).contains(retry_in_ms),
+            "attempt {attempt}: retry in {retry_in_ms} ms, backoff says {nominal} ms ±20 %: {logged:?}"
+        );
+    }
 }
