@@ -109,12 +109,16 @@ fn ms(d: Duration) -> u128 {
 /// (BROKER_UNAVAILABLE, AGENT_TIMEOUT, STREAM_IDLE_TIMEOUT) within the bound its
 /// configured timeouts give; the open stream ends with a BROKER_UNAVAILABLE
 /// event (then a clean close) instead of going silent; `/readyz` turns 503,
-/// then 200 within 2 s of the broker's return with the index restored, and
-/// calls succeed again.
+/// then 200 within 2 s of the broker's return with the index restored (both
+/// agents there and online, as before the kill); once the echo agent has
+/// resubscribed (the broker's log shows it), a call succeeds within 2 s of the
+/// broker's return (of the agent's, when the agent itself came back late).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_killed_and_restarted_under_steady_load() {
     let _serial = SERIAL.lock().await;
-    let mut broker = Broker::start();
+    // Subscriptions logged: the echo agent's resubscription to its request
+    // topic is when a call can reach it again.
+    let mut broker = Broker::start_with_config(|_| "log_type subscribe\n".to_owned());
     let _echo = spawn_agent(&broker, "echo", ECHO, &[]);
     let _inspect = spawn_agent(
         &broker,
@@ -203,6 +207,14 @@ async fn broker_killed_and_restarted_under_steady_load() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    let registered_before = [gw.agent_status(ECHO).await, gw.agent_status(INSPECT).await];
+    assert!(
+        registered_before
+            .iter()
+            .all(|s| s.as_ref().is_some_and(|(status, _)| status == "online")),
+        "{registered_before:?}"
+    );
+
     // Kill.
     let ok_before = ok_count.load(Ordering::Relaxed);
     kill_broker(&mut broker);
@@ -243,6 +255,7 @@ async fn broker_killed_and_restarted_under_steady_load() {
 
     // The outage lasts 1.5 s (scenario length, not synchronisation).
     tokio::time::sleep_until((t_kill + Duration::from_millis(1500)).into()).await;
+    let log_before_restart = broker_log(&broker).len();
     tokio::task::block_in_place(|| broker.restart());
     let t_back = Instant::now();
     let ready = gw.wait_ready(Duration::from_secs(10)).await;
@@ -257,6 +270,33 @@ async fn broker_killed_and_restarted_under_steady_load() {
         "gateway ready {ready:?} after the broker came back"
     );
     assert_eq!(body["agents"], 2, "index restored: {body}");
+    // The resync keeps both agents as they were: registered, online.
+    let registered_after = [gw.agent_status(ECHO).await, gw.agent_status(INSPECT).await];
+    assert_eq!(
+        registered_after, registered_before,
+        "the agents' registry status after the resync"
+    );
+
+    // The echo agent is a process of its own that reconnects on its own
+    // backoff; until it has resubscribed to its request topic, a request to
+    // it is lost (and waits out a first-reply timeout). Wait for that in the
+    // broker's log (Mosquitto logs "<client id> <qos> <filter>").
+    let resubscribed = format!("{ECHO} 1 $a2a/v1/request/{ECHO}");
+    let agent_back = loop {
+        let log = broker_log(&broker);
+        if log
+            .get(log_before_restart..)
+            .is_some_and(|after| after.contains(&resubscribed))
+        {
+            break t_back.elapsed();
+        }
+        assert!(
+            t_back.elapsed() < Duration::from_secs(10),
+            "the echo agent did not resubscribe; broker log:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // Both back: the very next call must succeed.
     let probe = http();
     let served = loop {
         let (_, out) = timed_rpc(&probe, &gw.agent_url(ECHO), &send(1, "back"), bound).await;
@@ -268,16 +308,27 @@ async fn broker_killed_and_restarted_under_steady_load() {
             "no successful call after the broker came back: {out:?}"
         );
     };
+    // "Serves again within 2 s of the broker's return" is the gateway's part:
+    // its reconnect, resubscription and resync. When the agent's own backoff
+    // brings it back later than 1.5 s after the broker (its delays reach
+    // 1 s ±20 %), a call cannot succeed in that window whatever the gateway
+    // does; then the 2 s are measured from the agent's return instead.
+    let (from, since) = if agent_back <= Duration::from_millis(1500) {
+        ("the broker's return", Duration::ZERO)
+    } else {
+        ("the echo agent's resubscription", agent_back)
+    };
     eprintln!(
-        "broker back: first successful SendMessage {} ms after the broker's return",
-        ms(served)
+        "broker back: echo agent resubscribed after {} ms; first successful SendMessage {} ms \
+         after the broker's return ({} ms after {from})",
+        ms(agent_back),
+        ms(served),
+        ms(served - since)
     );
-    // The gateway serves within 2 s; the echo agent reconnects on its own
-    // schedule, so one request may be lost before it resubscribes: allow one
-    // first-reply timeout for that.
     assert!(
-        served < Duration::from_secs(2) + first,
-        "first successful call {served:?} after the broker's return"
+        served - since < Duration::from_secs(2),
+        "first successful call {:?} after {from}",
+        served - since
     );
     // A stream works again too.
     let (_, events) = rpc_stream(
