@@ -204,11 +204,11 @@ fn log_field(line: &str, key: &str) -> Option<u64> {
 /// is set to what the defaults are: 100 ms doubling up to 1 s, ±20 % jitter.
 ///
 /// Asserts: a few attempts, not a loop (at most 6 in the window; the backoff
-/// gives 3 or 4); the gap before each later attempt is at least its nominal
+/// gives 3 to 5); the gap before each later attempt is at least its nominal
 /// delay less the jitter (160, 320, 640 ms, ...: a loaded machine makes timers
-/// late, never early); the gateway logs those attempts (`attempt`,
-/// `retry_in_ms`) with the delays the backoff prescribes; it is ready again
-/// once the broker is back.
+/// late, never early), less 50 ms for this test's own scheduling; the gateway
+/// logs those attempts (`attempt`, `retry_in_ms`) with the delays the backoff
+/// prescribes; it is ready again once the broker is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_attempts_back_off_during_an_outage() {
     let mut broker = Broker::start();
@@ -265,20 +265,26 @@ async fn reconnect_attempts_back_off_during_an_outage() {
     );
     for (i, gap) in gaps.iter().enumerate() {
         // The first arrival is the first attempt, or a later one if the
-        // listener was bound late: either way the gap is at least this.
-        let floor = nominal_ms(i as u32 + 2) * 8 / 10;
+        // listener was bound late: either way the gap is at least the delay,
+        // less the jitter, less up to 50 ms this test may have taken to
+        // notice the earlier arrival.
+        let floor = (nominal_ms(i as u32 + 2) * 8 / 10).saturating_sub(50);
         assert!(
             *gap >= u128::from(floor),
             "gap {i} between attempts was {gap} ms, below the backoff's {floor} ms: {gaps:?}"
         );
     }
+    // Each failure is logged with the delay before the next attempt, the
+    // first three and then every power of two (so a long outage does not flood
+    // the log); two arrivals mean at least three lines.
     assert!(
-        logged.len() >= arrivals.len(),
-        "fewer logged attempts than seen: {logged:?}\n{}",
+        logged.len() >= 3,
+        "too few logged attempts: {logged:?}\n{}",
         gw.proc.log_tail(20)
     );
-    for (n, (attempt, retry_in_ms)) in logged.iter().enumerate() {
-        assert_eq!(*attempt, n as u64 + 1, "consecutive attempts: {logged:?}");
+    let expected = (1..).filter(|n: &u64| *n <= 3 || n.is_power_of_two());
+    for ((attempt, retry_in_ms), want) in logged.iter().zip(expected) {
+        assert_eq!(*attempt, want, "logged attempts: {logged:?}");
         let nominal = nominal_ms(*attempt as u32);
         assert!(
             (nominal * 8 / 10..=nominal * 12 / 10).contains(retry_in_ms),
