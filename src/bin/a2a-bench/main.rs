@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use a2a_mqtt_gateway::a2a::types::TaskState;
 use a2a_mqtt_gateway::mqtt::{
-    Inbound, MqttSession, OutboundRequest, OutgoingMessage, Publish, PublishProperties, QoS,
-    ReplyRouter, Requester, RetryPolicy, SessionOptions,
+    Exchange, Inbound, MqttSession, OutboundRequest, OutgoingMessage, Publish, PublishProperties,
+    QoS, ReplyRouter, Requester, RetryPolicy, SessionOptions,
 };
 use bytes::Bytes;
 use clap::Parser;
@@ -283,19 +283,25 @@ struct DirectWorker {
 type CallFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Extra, String>> + Send + 'a>>;
 
-fn direct_call(w: &mut DirectWorker) -> CallFuture<'_> {
-    Box::pin(async move {
-        // Over MQTT the requester mints Task.id, as the gateway does.
+impl DirectWorker {
+    /// Publishes `method` with a new message, as the gateway would: over MQTT
+    /// the requester mints Task.id.
+    async fn start(&self, method: &str) -> Result<Exchange, String> {
         let body = rpc(
-            "SendMessage",
+            method,
             send_message_body(Some(uuid::Uuid::new_v4().to_string())),
         );
-        let request = OutboundRequest::new(w.topic.clone(), body);
-        let mut exchange = w
-            .requester
+        let request = OutboundRequest::new(self.topic.clone(), body);
+        self.requester
             .start(&request, &|_| false)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn direct_call(w: &mut DirectWorker) -> CallFuture<'_> {
+    Box::pin(async move {
+        let mut exchange = w.start("SendMessage").await?;
         let reply = exchange.next().await.map_err(|e| e.to_string())?;
         check_completed(&reply.payload).map(|()| Extra::default())
     })
@@ -306,16 +312,7 @@ fn direct_call(w: &mut DirectWorker) -> CallFuture<'_> {
 fn direct_stream(w: &mut DirectWorker) -> CallFuture<'_> {
     Box::pin(async move {
         let start = Instant::now();
-        let body = rpc(
-            "SendStreamingMessage",
-            send_message_body(Some(uuid::Uuid::new_v4().to_string())),
-        );
-        let request = OutboundRequest::new(w.topic.clone(), body);
-        let mut exchange = w
-            .requester
-            .start(&request, &|_| false)
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut exchange = w.start("SendStreamingMessage").await?;
         let mut extra = Extra::default();
         loop {
             let reply = exchange.next().await.map_err(|e| e.to_string())?;
