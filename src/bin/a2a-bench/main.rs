@@ -475,25 +475,17 @@ async fn latency_suite(
                 }
             }
         };
+        let over_mqtt = |_| {
+            let requester = client.requester.clone();
+            let topic = topic.clone();
+            async move { Ok(DirectWorker { requester, topic }) }
+        };
         let mut directs = Vec::new();
         let mut sends = Vec::new();
         let mut refs = Vec::new();
         for _ in 0..args.rounds.max(1) {
-            directs.push(
-                load::run(
-                    c,
-                    warmup,
-                    window,
-                    probe.clone(),
-                    |_| {
-                        let requester = client.requester.clone();
-                        let topic = topic.clone();
-                        async move { Ok(DirectWorker { requester, topic }) }
-                    },
-                    direct_call,
-                )
-                .await?,
-            );
+            directs
+                .push(load::run(c, warmup, window, probe.clone(), over_mqtt, direct_call).await?);
             sends.push(
                 load::run(
                     c,
@@ -520,19 +512,8 @@ async fn latency_suite(
         let (direct, direct_cpu) = median_round(directs);
         let (send, send_cpu) = median_round(sends);
         let (refd, ref_cpu) = median_round(refs);
-        let (direct_streams, direct_streams_cpu) = load::run(
-            c,
-            warmup,
-            window,
-            probe.clone(),
-            |_| {
-                let requester = client.requester.clone();
-                let topic = topic.clone();
-                async move { Ok(DirectWorker { requester, topic }) }
-            },
-            direct_stream,
-        )
-        .await?;
+        let (direct_streams, direct_streams_cpu) =
+            load::run(c, warmup, window, probe.clone(), over_mqtt, direct_stream).await?;
         let (streams, streams_cpu) = load::run(
             c,
             warmup,
